@@ -1,0 +1,146 @@
+# zotad: three privilege-separated daemons and their admin tool.
+#
+#   make                 build everything
+#   make check           build and run every test
+#   make check SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make bench           benchmarks, printed as a table
+#   make fuzz            build the libFuzzer targets and run each a while
+#   make deps            install the Debian 12 packages needed
+#   make install         honours PREFIX and DESTDIR
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+
+WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wpointer-arith -Wcast-qual -Wsign-compare -Werror
+HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -Icommon
+LDFLAGS	?=
+
+ifeq ($(SANITIZE),1)
+BUILD	= build-san
+CFLAGS	:= $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 \
+	   -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+else
+BUILD	= build
+endif
+
+# Libraries, each found with pkg-config; every program links only its own.
+PKGS_COMMON	= libevent libcjson yaml-0.1 libcrypto libsystemd libseccomp
+PKGS_RADIO	= $(PKGS_COMMON) libserialport
+PKGS_FETCH	= $(PKGS_COMMON) libcurl
+PKGS_MQTT	= $(PKGS_COMMON) libmosquitto libssl
+PKGS_CTL	= $(PKGS_COMMON)
+PKGS_TEST	= $(PKGS_COMMON) cmocka
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
+
+CFLAGS	+= $(call pkg_cflags,$(sort $(PKGS_RADIO) $(PKGS_FETCH) \
+	     $(PKGS_MQTT) cmocka))
+
+PROGS	= zotad-radio zotad-fetch zotad-mqtt zotadctl
+
+COMMON_SRC	= $(wildcard common/*.c)
+COMMON_OBJ	= $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON	= $(BUILD)/libzotad-common.a
+
+prog_src = $(wildcard $(1)/*.c)
+prog_obj = $(patsubst %.c,$(BUILD)/%.o,$(call prog_src,$(1)))
+
+# Unit tests: tests/test_NAME.c is one program linking the common library.
+# Shell tests: tests/test_NAME.sh, run with the built programs on PATH.
+TEST_SRC	= $(wildcard tests/test_*.c)
+TEST_BIN	= $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SH		= $(wildcard tests/test_*.sh)
+BENCH_SRC	= $(wildcard tests/bench/bench_*.c)
+BENCH_BIN	= $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/%)
+FUZZ_SRC	= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN	= $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS	?= 60
+
+all: $(PROGS:%=$(BUILD)/bin/%)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/zotad-radio: $(call prog_obj,zotad-radio) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_RADIO))
+
+$(BUILD)/bin/zotad-fetch: $(call prog_obj,zotad-fetch) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_FETCH))
+
+$(BUILD)/bin/zotad-mqtt: $(call prog_obj,zotad-mqtt) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_MQTT))
+
+$(BUILD)/bin/zotadctl: $(call prog_obj,zotadctl) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_CTL))
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST))
+
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+
+check: all $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)
+
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# libFuzzer targets, built with clang in their own directory.
+FUZZ_CC		?= clang
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Icommon \
+		  -fsanitize=fuzzer,address,undefined \
+		  $(call pkg_cflags,$(PKGS_COMMON))
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/bin/zotad-radio $(BUILD)/bin/zotad-fetch \
+	    $(BUILD)/bin/zotad-mqtt $(DESTDIR)$(SBINDIR)
+	install -m 755 $(BUILD)/bin/zotadctl $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SYSCONFDIR)/zotad
+	install -m 644 config/configuration.example.yaml \
+	    $(DESTDIR)$(SYSCONFDIR)/zotad/configuration.example.yaml
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check bench fuzz fuzz-build deps install clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
