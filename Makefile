@@ -50,7 +50,7 @@ pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
 CFLAGS	+= $(call pkg_cflags,$(sort $(PKGS_RADIO) $(PKGS_FETCH) \
 	     $(PKGS_MQTT) cmocka))
 
-PROGS	= zotad-radio zotad-fetch zotad-mqtt zotadctl
+PROGS	= zotad-radio zotad-fetch zotad-mqtt zotadctl zotad-sim
 
 COMMON_SRC	= $(wildcard common/*.c)
 COMMON_OBJ	= $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -97,6 +97,14 @@ $(BUILD)/bin/zotadctl: $(call prog_obj,zotadctl) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_CTL))
 
+# The adapter simulator shares the MT frame codec with zotad-radio.
+SIM_OBJ	= $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/*.c)) \
+	  $(BUILD)/zotad-radio/mt.o
+
+$(BUILD)/bin/zotad-sim: $(SIM_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST))
 
@@ -132,7 +140,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 755 $(BUILD)/bin/zotad-radio $(BUILD)/bin/zotad-fetch \
 	    $(BUILD)/bin/zotad-mqtt $(DESTDIR)$(SBINDIR)
-	install -m 755 $(BUILD)/bin/zotadctl $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/bin/zotadctl $(BUILD)/bin/zotad-sim \
+	    $(DESTDIR)$(BINDIR)
 	install -d $(DESTDIR)$(SYSCONFDIR)/zotad
 	install -m 644 config/configuration.example.yaml \
 	    $(DESTDIR)$(SYSCONFDIR)/zotad/configuration.example.yaml
