@@ -17,7 +17,21 @@
 #define OTA_FC_DESTINATION	0x0002
 #define OTA_FC_HW_VERSIONS	0x0004
 
-#define OTA_MAX_TAGS		64	/* more than any real file carries */
+/*
+ * Real Hue images carry 175 sub-elements; the limit only bounds the
+ * work and memory a hostile file can cost.
+ */
+#define OTA_MAX_TAGS		512
+
+#define OTA_HEADER_VERSION	0x0100
+#define OTA_STACK_PRO		2	/* Zigbee PRO, in every real file */
+#define OTA_TAG_UPGRADE_IMAGE	0x0000
+#define OTA_TAG_TELINK		0xF000	/* may carry 2 uncounted bytes */
+#define OTA_TAG_HEADER_LEN	6	/* id u16 + length u32 */
+#define OTA_TELINK_EXTRA	2	/* info bytes after a Telink tag header */
+
+/* The header string as UTF-8 text: 3 bytes per U+FFFD at most, and NUL. */
+#define OTA_HEADER_TEXT_MAX	(OTA_HEADER_STRING_LEN * 3 + 1)
 
 struct ota_header {
 	uint16_t	 header_version;
@@ -44,6 +58,15 @@ struct ota_tag {
 	uint32_t	 length;	/* as the tag's length field says */
 	size_t		 offset;	/* of the tag id, from the magic */
 	size_t		 size;		/* bytes the element occupies */
+	int		 telink;	/* 2 info bytes follow the header */
+};
+
+/* Vendor containers recognised around the OTA image. */
+enum ota_container {
+	OTA_CONTAINER_NONE,		/* the magic is at offset 0 */
+	OTA_CONTAINER_UNKNOWN,		/* some prefix we do not know */
+	OTA_CONTAINER_IKEA,		/* "NGIS" signed container */
+	OTA_CONTAINER_LEGRAND		/* u32 size prefix, 17-byte suffix */
 };
 
 struct ota_image {
@@ -58,6 +81,9 @@ struct ota_image {
 	 * (Hue SBL images): served opaquely, tags[] holds what did parse. */
 	int		 tags_opaque;
 	char		 tag_warning[128];
+	enum ota_container container;
+	/* Set when tags 0xF000 were read Telink style to make the walk fit. */
+	int		 telink_tags;
 };
 
 /*
@@ -67,5 +93,55 @@ struct ota_image {
  */
 int	ota_parse(const uint8_t *buf, size_t len, struct ota_image *img,
 	    char *err, size_t errlen);
+
+/*
+ * Parameters of a synthetic OTA file: one upgrade-image tag filled with
+ * bytes that depend only on SEED. TOTAL_SIZE is the whole file, which
+ * must hold the header and a tag header (see ota_make_min_size).
+ * HEADER_STRING may be NULL; at most 32 bytes of it are used.
+ */
+struct ota_make_params {
+	uint16_t	 manufacturer_code;
+	uint16_t	 image_type;
+	uint32_t	 file_version;
+	uint16_t	 stack_version;		/* normally OTA_STACK_PRO */
+	uint32_t	 total_size;
+	const char	*header_string;
+	int		 has_hw_versions;
+	uint16_t	 min_hw_version;
+	uint16_t	 max_hw_version;
+	uint32_t	 seed;
+};
+
+/*
+ * Build the file P describes into a new buffer (*BUF, *LEN; free it with
+ * free()). Returns 0, or -1 with errno EINVAL (size too small, header
+ * string too long, hardware bounds reversed) or ENOMEM.
+ */
+int	ota_make(const struct ota_make_params *p, uint8_t **buf, size_t *len);
+
+/* The smallest total_size ota_make accepts for P. */
+size_t	ota_make_min_size(const struct ota_make_params *p);
+
+/*
+ * Write the header string of H into OUT (OTA_HEADER_TEXT_MAX bytes) the
+ * way the zigbee-OTA index spells otaHeaderString: decoded as UTF-8 with
+ * each invalid sequence replaced by U+FFFD, then every NUL removed.
+ * Returns the length written, without the terminating NUL.
+ */
+size_t	ota_header_text(const struct ota_header *h,
+	    char out[OTA_HEADER_TEXT_MAX]);
+
+/* A short name for a container, for logs and JSON ("none", "ikea"...). */
+const char *ota_container_name(enum ota_container c);
+
+/*
+ * Render IMG (as filled by a successful ota_parse) as a new cJSON object
+ * with the index names (manufacturerCode, imageType, fileVersion,
+ * otaHeaderString, fileSize) and the rest of the header, the tag list,
+ * prefix, trailing bytes and served range. Returns NULL if out of memory.
+ */
+struct cJSON;
+struct cJSON *ota_image_json(const struct ota_image *img);
 
 #endif
