@@ -37,8 +37,8 @@ struct priv_status {
  * since it reads the passwd and group databases. Refuses a user or group
  * with id 0. Returns 0, or -1 with a message logged that names the culprit.
  */
-int	priv_lookup(struct priv_ids *ids, const char *user, const char *group,
-	    const char *const *extra);
+int	priv_lookup(struct priv_ids *ids, const char *user,
+	    const char *group, const char *const *extra);
 
 /*
  * Become IDS for good: setgroups, setresgid, setresuid, then check that
