@@ -270,6 +270,7 @@ ota_walk_tags(const uint8_t *img, size_t total, size_t hdrlen,
 	struct ota_tag	*t;
 	size_t		 off = hdrlen;
 	uint64_t	 size;
+	enum ota_walk	 res;
 
 	out->ntags = 0;
 	while (off < total) {
@@ -292,8 +293,10 @@ ota_walk_tags(const uint8_t *img, size_t total, size_t hdrlen,
 		t->size = size > total ? total : (size_t)size;
 		if (size > total - off) {
 			out->ntags--;
-			return (ota_walk_overrun(t, size, total, hdrlen,
-			    filelen, msg, msglen));
+			res = ota_walk_overrun(t, size, total, hdrlen,
+			    filelen, msg, msglen);
+			memset(t, 0, sizeof(*t));
+			return (res);
 		}
 		off += t->size;
 	}

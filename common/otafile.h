@@ -28,7 +28,7 @@
 #define OTA_TAG_UPGRADE_IMAGE	0x0000
 #define OTA_TAG_TELINK		0xF000	/* may carry 2 uncounted bytes */
 #define OTA_TAG_HEADER_LEN	6	/* id u16 + length u32 */
-#define OTA_TELINK_EXTRA	2	/* info bytes after a Telink tag header */
+#define OTA_TELINK_EXTRA	2	/* uncounted bytes after a Telink tag */
 
 /* The header string as UTF-8 text: 3 bytes per U+FFFD at most, and NUL. */
 #define OTA_HEADER_TEXT_MAX	(OTA_HEADER_STRING_LEN * 3 + 1)
@@ -90,6 +90,16 @@ struct ota_image {
  * Parse the OTA file in BUF (LEN bytes, maybe behind a vendor prefix and
  * followed by trailing bytes) into IMG. Returns 0, or -1 with a
  * precise reason in ERR (ERRLEN bytes). Never reads outside BUF.
+ *
+ * The image starts at the first magic; what comes before it is the
+ * prefix. A file is refused when its header is inconsistent, when it
+ * holds fewer than total_image_size bytes from the magic, or when its
+ * sub-elements form a tag list that does not end exactly at the total
+ * size. A body that stops being a tag list at all (an element longer
+ * than the whole image, as in Hue .sbl-ota files) is accepted with
+ * tags_opaque set and the reason in tag_warning. Tags 0xF000 are read
+ * Telink style only when that alone makes the walk end at the total size.
+ * On error, the contents of IMG are unspecified.
  */
 int	ota_parse(const uint8_t *buf, size_t len, struct ota_image *img,
 	    char *err, size_t errlen);
