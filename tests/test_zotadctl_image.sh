@@ -179,8 +179,8 @@ assert [x['fileName'] for x in d] == ['a.ota', 'cut.ota']"
 
 # The real images, checked against the zigbee-OTA index.
 if [ ! -d "$images" ]; then
-	for what in "all images against index.json" "IKEA container" \
-	    "Telink tag" "Hue SBL opaque" "truncated image"; do
+	# As many skips as the checks below, so the plan stays the same.
+	for i in 1 2 3 4 5 6 7; do
 		skip "fixtures not found at $fixtures (set ZOTAD_FIXTURES)"
 	done
 	echo "1..$n"
