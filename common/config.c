@@ -820,7 +820,7 @@ cfg_p_enum(struct cfg_ctx *ctx, const struct cfg_key *key,
 			return (0);
 		}
 	}
-	return (cfg_bad(ctx, key, n, path, "is not known"));
+	return (cfg_bad(ctx, key, n, path, "is not a known value"));
 }
 
 /* A string; an empty one means unset, unless a check says otherwise. */
