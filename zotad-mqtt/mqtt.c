@@ -1,0 +1,27 @@
+/*
+ * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+ */
+
+#include <stdlib.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon_opts	 opts;
+	struct config		*conf;
+
+	daemon_getopt(argc, argv, "zotad-mqtt", &opts);
+	conf = daemon_config(&opts);
+
+	/*
+	 * XXX The MQTT front end is not written yet; until it is, this
+	 * program only checks its configuration (-n).
+	 */
+	log_warnx("the MQTT front end is not part of this build yet");
+	config_free(conf);
+	return (1);
+}
