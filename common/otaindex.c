@@ -1493,7 +1493,7 @@ otaindex_explain(const struct otaindex_candidate *c,
 	bit = c->excluded & -c->excluded;
 	switch (bit) {
 	case 0:
-		snprintf(buf, len, "applicable");
+		snprintf(buf, len, "applicable, and chosen");
 		break;
 	case OTAINDEX_X_MODEL_ID:
 	case OTAINDEX_X_MANUFACTURER_NAME:

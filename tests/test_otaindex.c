@@ -271,8 +271,8 @@ test_bad_entries_skipped(void **state)
 		  "\"imageType\":1}", "manufacturerCode is missing" },
 		{ "{\"fileVersion\":1,\"imageType\":1,"
 		  "\"manufacturerCode\":2}", "url is missing" },
-		{ "{\"url\":\"https://h/a\",\"fileVersion\":1,\"fileVersion\":2,"
-		  "\"imageType\":1,\"manufacturerCode\":2}",
+		{ "{\"url\":\"https://h/a\",\"fileVersion\":1,"
+		  "\"fileVersion\":2,\"imageType\":1,\"manufacturerCode\":2}",
 		  "fileVersion appears twice" },
 		{ "{\"url\":\"https://h/a\",\"fileVersion\":1,\"imageType\":1,"
 		  "\"manufacturerCode\":2,\"sha512\":\"abc\"}",
@@ -285,7 +285,8 @@ test_bad_entries_skipped(void **state)
 		  "manufacturerName: element 1: not a string" },
 		{ "{\"url\":\"https://h/a\",\"fileVersion\":1,\"imageType\":1,"
 		  "\"manufacturerCode\":2,\"hardwareVersionMin\":5,"
-		  "\"hardwareVersionMax\":4}", "hardwareVersionMin 5 is above" },
+		  "\"hardwareVersionMax\":4}",
+		  "hardwareVersionMin 5 is above" },
 		{ "{\"url\":\"https://h/a\",\"fileVersion\":1,\"imageType\":1,"
 		  "\"manufacturerCode\":2,\"minFileVersion\":9,"
 		  "\"maxFileVersion\":8}", "minFileVersion 9 is above" },
@@ -911,7 +912,8 @@ test_match_override_first(void **state)
 
 	/* Other devices' entries are not candidates at all. */
 	d.image_type = 67;
-	assert_null(match_json(NULL, mainidx, &d, OTAINDEX_UPGRADE, &res, keep));
+	assert_null(match_json(NULL, mainidx, &d, OTAINDEX_UPGRADE, &res,
+	    keep));
 	assert_int_equal(res.ncandidates, 0);
 	done(&res, keep);
 }
@@ -1031,7 +1033,8 @@ test_real_restrictions(void **state)
 	d.image_type = 0x7b32;
 	d.hardware_version = 2;
 	assert_string_equal(match_real(idx, &d, OTAINDEX_UPGRADE,
-	    &res)->file_name, "10F2-7B32-0002-0007-02600460-spo-fms.ota.zigbee");
+	    &res)->file_name,
+	    "10F2-7B32-0002-0007-02600460-spo-fms.ota.zigbee");
 	otaindex_result_free(&res);
 
 	/* Gledopto shares image type 0 and tells devices apart by model. */
