@@ -184,45 +184,47 @@ atomic_only_space(const char *p, const char *end)
 	return (1);
 }
 
-/* Log why NAME is refused; the caller returns NULL with EINVAL. */
+/* The caller returns NULL with EINVAL; WHY already says why. */
 static cJSON *
-atomic_refuse(cJSON *root, const char *name, const char *why)
+atomic_refuse(cJSON *root)
 {
-	log_warnx("%s: %s", name, why);
 	cJSON_Delete(root);
 	errno = EINVAL;
 	return (NULL);
 }
 
 cJSON *
-atomic_parse_json(const char *name, const char *buf, size_t len)
+atomic_parse_json(const char *buf, size_t len, char *why, size_t whysize)
 {
 	const char	*end = NULL;
 	cJSON		*root;
-	char		 why[96];
 
-	if (len == 0)
-		return (atomic_refuse(NULL, name, "empty file"));
-	if (memchr(buf, '\0', len) != NULL)
-		return (atomic_refuse(NULL, name, "contains a NUL byte"));
+	if (len == 0) {
+		snprintf(why, whysize, "empty file");
+		return (atomic_refuse(NULL));
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(why, whysize, "contains a NUL byte");
+		return (atomic_refuse(NULL));
+	}
 
 	if ((root = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL) {
-		snprintf(why, sizeof(why), "not valid JSON (error near byte "
-		    "%zu of %zu), torn or damaged", end != NULL && end >= buf ?
-		    (size_t)(end - buf) : (size_t)0, len);
-		return (atomic_refuse(NULL, name, why));
+		snprintf(why, whysize, "not valid JSON (error near byte %zu "
+		    "of %zu), torn or damaged", end != NULL && end >= buf &&
+		    end <= buf + len ? (size_t)(end - buf) : (size_t)0, len);
+		return (atomic_refuse(NULL));
 	}
 	if (end == NULL || end < buf || end > buf + len ||
 	    !atomic_only_space(end, buf + len)) {
-		snprintf(why, sizeof(why), "trailing data after the JSON "
-		    "value at byte %zu", end != NULL && end >= buf ?
-		    (size_t)(end - buf) : (size_t)0);
-		return (atomic_refuse(root, name, why));
+		snprintf(why, whysize, "trailing data after the JSON value "
+		    "at byte %zu", end != NULL && end >= buf &&
+		    end <= buf + len ? (size_t)(end - buf) : (size_t)0);
+		return (atomic_refuse(root));
 	}
 	if (!cJSON_IsObject(root)) {
-		snprintf(why, sizeof(why), "top level is %s, expected an "
-		    "object", atomic_json_kind(root));
-		return (atomic_refuse(root, name, why));
+		snprintf(why, whysize, "top level is %s, expected an object",
+		    atomic_json_kind(root));
+		return (atomic_refuse(root));
 	}
 	return (root);
 }
@@ -234,6 +236,7 @@ atomic_read_json(const char *path, size_t max)
 	uint8_t		*buf;
 	size_t		 len;
 	cJSON		*root;
+	char		 why[128];
 	int		 saved;
 
 	/* Checked first so that a FIFO in its place cannot block us. */
@@ -255,9 +258,11 @@ atomic_read_json(const char *path, size_t max)
 		return (NULL);
 	}
 
-	root = atomic_parse_json(path, (const char *)buf, len);
+	root = atomic_parse_json((const char *)buf, len, why, sizeof(why));
 	saved = errno;
 	free(buf);
+	if (root == NULL)
+		log_warnx("%s: %s", path, why);
 	errno = saved;
 	return (root);
 }

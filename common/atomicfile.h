@@ -48,11 +48,12 @@ int	atomic_write_json(const char *path, const cJSON *obj, mode_t mode);
 cJSON	*atomic_read_json(const char *path, size_t max);
 
 /*
- * Parse the LEN bytes of BUF (named NAME in messages) as a state file:
- * one JSON object, only white space after it, no NUL byte. Returns the
- * object, or NULL with errno EINVAL and the reason logged.
+ * Parse the LEN bytes of BUF as a state file: one JSON object, only white
+ * space after it, no NUL byte. Returns the object, or NULL with errno
+ * EINVAL and the reason written to WHY (WHYSIZE bytes); logs nothing.
  */
-cJSON	*atomic_parse_json(const char *name, const char *buf, size_t len);
+cJSON	*atomic_parse_json(const char *buf, size_t len, char *why,
+	    size_t whysize);
 
 /*
  * Remove the temporary files a crashed writer left in DIR. Call it at

@@ -340,6 +340,29 @@ test_read_hostile(void **state)
 }
 
 static void
+test_parse_reason(void **state)
+{
+	char	 why[128];
+	cJSON	*root;
+
+	(void)state;
+	assert_non_null(root = atomic_parse_json("{} \n", 4, why,
+	    sizeof(why)));
+	assert_true(cJSON_IsObject(root));
+	cJSON_Delete(root);
+
+	errno = 0;
+	assert_null(atomic_parse_json("{\"a\": tru", 9, why, sizeof(why)));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(why,
+	    "not valid JSON (error near byte 6 of 9), torn or damaged");
+
+	/* A short buffer for the reason truncates it, still terminated. */
+	assert_null(atomic_parse_json("42", 2, why, 8));
+	assert_string_equal(why, "top lev");
+}
+
+static void
 test_read_deep_nesting(void **state)
 {
 	struct fixture	*fx = *state;
@@ -699,6 +722,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_hostile,
 		    setup, teardown),
+		cmocka_unit_test(test_parse_reason),
 		cmocka_unit_test_setup_teardown(test_read_deep_nesting,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_not_regular,
