@@ -67,7 +67,7 @@ daemon_config(const struct daemon_opts *opts)
 		fatalx("%s", err);
 	}
 	for (i = 0; i < conf->nwarnings; i++)
-		log_warnx("%s: %s", opts->config_path, conf->warnings[i]);
+		log_warnx("%s", conf->warnings[i]);
 	if (opts->config_test) {
 		printf("configuration OK\n");
 		exit(0);
