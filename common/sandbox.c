@@ -329,8 +329,9 @@ sandbox_allow_socket(struct sandbox *sb, int family)
 {
 	int	 rc;
 
+	/* The unused second datum is spelt out for -Wextra under clang. */
 	rc = seccomp_rule_add(sb->ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family));
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family, 0));
 	if (rc < 0)
 		return (sandbox_rule_failed("socket", rc));
 	return (0);
