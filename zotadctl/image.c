@@ -73,6 +73,27 @@ image_add_warnings(cJSON *o, const struct ota_image *img)
 	return (0);
 }
 
+/* Put KEY: VALUE first in O, so each report starts with the file name. */
+static int
+image_add_first(cJSON *o, const char *key, const char *value)
+{
+	cJSON	*tmp, *item;
+
+	if ((tmp = cJSON_CreateObject()) == NULL)
+		return (-1);
+	if (!cJSON_AddStringToObject(tmp, key, value)) {
+		cJSON_Delete(tmp);
+		return (-1);
+	}
+	item = cJSON_DetachItemFromObjectCaseSensitive(tmp, key);
+	cJSON_Delete(tmp);
+	if (!cJSON_InsertItemInArray(o, 0, item)) {
+		cJSON_Delete(item);
+		return (-1);
+	}
+	return (0);
+}
+
 /* The JSON report of one file: NULL only when out of memory. */
 static cJSON *
 image_report(const char *path, const uint8_t *buf, size_t len,
@@ -85,7 +106,7 @@ image_report(const char *path, const uint8_t *buf, size_t len,
 	if (o == NULL)
 		return (NULL);
 	util_sha512_hex(buf, len, hex);
-	if (!cJSON_AddStringToObject(o, "fileName", image_basename(path)) ||
+	if (image_add_first(o, "fileName", image_basename(path)) == -1 ||
 	    !cJSON_AddNumberToObject(o, "fileLength", len) ||
 	    !cJSON_AddStringToObject(o, "sha512", hex) ||
 	    !cJSON_AddBoolToObject(o, "valid", err == NULL) ||
