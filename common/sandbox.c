@@ -18,6 +18,15 @@
 #include "log.h"
 #include "sandbox.h"
 
+/* gcc and clang announce AddressSanitizer differently. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN	1
+#endif
+#endif
+
 struct sandbox {
 	scmp_filter_ctx		 ctx;
 	enum sandbox_mode	 mode;
@@ -50,7 +59,7 @@ static const char *const sandbox_base_syscalls[] = {
 	"getrandom",
 	/* a sleep interrupted by a signal resumes through this */
 	"restart_syscall",
-#ifdef __SANITIZE_ADDRESS__
+#ifdef SANDBOX_ASAN
 	/* AddressSanitizer: its signal stack at exit, CPU set per thread */
 	"sigaltstack", "sched_getaffinity",
 #endif
