@@ -42,7 +42,6 @@ PKGS_RADIO	= $(PKGS_COMMON) libserialport
 PKGS_FETCH	= $(PKGS_COMMON) libcurl
 PKGS_MQTT	= $(PKGS_COMMON) libmosquitto libssl
 PKGS_CTL	= $(PKGS_COMMON)
-PKGS_TEST	= $(PKGS_COMMON) cmocka
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
@@ -50,16 +49,31 @@ pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
 CFLAGS	+= $(call pkg_cflags,$(sort $(PKGS_RADIO) $(PKGS_FETCH) \
 	     $(PKGS_MQTT) cmocka))
 
-PROGS	= zotad-radio zotad-fetch zotad-mqtt zotadctl zotad-sim
+PROGS	= zotad-radio zotad-fetch zotad-mqtt zotadctl \
+	  $(if $(wildcard tests/sim/*.c),zotad-sim)
+PROGDIRS = zotad-radio zotad-fetch zotad-mqtt zotadctl
 
 COMMON_SRC	= $(wildcard common/*.c)
 COMMON_OBJ	= $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON	= $(BUILD)/libzotad-common.a
 
-prog_src = $(wildcard $(1)/*.c)
-prog_obj = $(patsubst %.c,$(BUILD)/%.o,$(call prog_src,$(1)))
+# Each program is its main file plus a library of its other modules, so
+# that unit tests, the simulator and the fuzz targets can link the real
+# modules of any program.
+MAIN_zotad-radio = zotad-radio/radio.c
+MAIN_zotad-fetch = zotad-fetch/fetch.c
+MAIN_zotad-mqtt	= zotad-mqtt/mqtt.c
+MAIN_zotadctl	= zotadctl/zotadctl.c
+MAIN_SRC	= $(foreach d,$(PROGDIRS),$(MAIN_$(d)))
+prog_lib_src	= $(filter-out $(MAIN_$(1)),$(wildcard $(1)/*.c))
+prog_lib_obj	= $(patsubst %.c,$(BUILD)/%.o,$(call prog_lib_src,$(1)))
+# A program with nothing but its main file has no library.
+prog_lib	= $(if $(call prog_lib_src,$(1)),$(BUILD)/lib$(1).a)
+PROGLIBS	= $(foreach d,$(PROGDIRS),$(call prog_lib,$(d)))
+PROG_INC	= $(PROGDIRS:%=-I%)
+PKGS_ALL	= $(sort $(PKGS_RADIO) $(PKGS_FETCH) $(PKGS_MQTT))
 
-# Unit tests: tests/test_NAME.c is one program linking the common library.
+# Unit tests: tests/test_NAME.c is one program linking the libraries.
 # Shell tests: tests/test_NAME.sh, run with the built programs on PATH.
 TEST_SRC	= $(wildcard tests/test_*.c)
 TEST_BIN	= $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -76,41 +90,53 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+$(BUILD)/tests/%.o: CFLAGS += $(PROG_INC)
+
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/zotad-radio: $(call prog_obj,zotad-radio) $(LIBCOMMON)
+.SECONDEXPANSION:
+$(PROGLIBS): $(BUILD)/lib%.a: $$(call prog_lib_obj,$$*)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/zotad-radio: $(BUILD)/zotad-radio/radio.o \
+    $(call prog_lib,zotad-radio) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_RADIO))
 
-$(BUILD)/bin/zotad-fetch: $(call prog_obj,zotad-fetch) $(LIBCOMMON)
+$(BUILD)/bin/zotad-fetch: $(BUILD)/zotad-fetch/fetch.o \
+    $(call prog_lib,zotad-fetch) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_FETCH))
 
-$(BUILD)/bin/zotad-mqtt: $(call prog_obj,zotad-mqtt) $(LIBCOMMON)
+$(BUILD)/bin/zotad-mqtt: $(BUILD)/zotad-mqtt/mqtt.o \
+    $(call prog_lib,zotad-mqtt) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_MQTT))
 
-$(BUILD)/bin/zotadctl: $(call prog_obj,zotadctl) $(LIBCOMMON)
+$(BUILD)/bin/zotadctl: $(BUILD)/zotadctl/zotadctl.o \
+    $(call prog_lib,zotadctl) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_CTL))
 
 # The adapter simulator shares the MT frame codec with zotad-radio.
-SIM_OBJ	= $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/*.c)) \
-	  $(BUILD)/zotad-radio/mt.o
+SIM_OBJ	= $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/*.c))
 
-$(BUILD)/bin/zotad-sim: $(SIM_OBJ) $(LIBCOMMON)
+$(BUILD)/bin/zotad-sim: $(SIM_OBJ) $(call prog_lib,zotad-radio) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_RADIO))
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST))
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(PROGLIBS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL) cmocka)
 
-$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIBCOMMON)
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(PROGLIBS) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL))
 
 check: all $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)
@@ -118,15 +144,27 @@ check: all $(TEST_BIN)
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
-# libFuzzer targets, built with clang in their own directory.
+# libFuzzer targets, built with clang in their own directory against every
+# module but the programs' main files.
 FUZZ_CC		?= clang
-FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Icommon \
-		  -fsanitize=fuzzer,address,undefined \
-		  $(call pkg_cflags,$(PKGS_COMMON))
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PROG_INC) \
+		  -fsanitize=fuzzer-no-link,address,undefined \
+		  $(call pkg_cflags,$(PKGS_ALL))
+FUZZ_LIB_SRC	= $(COMMON_SRC) $(filter-out $(MAIN_SRC), \
+		  $(foreach d,$(PROGDIRS),$(wildcard $(d)/*.c)))
+FUZZ_LIB	= build-fuzz/libzotad-fuzz.a
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_COMMON))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_SRC:%.c=build-fuzz/obj/%.o)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(call pkg_libs,$(PKGS_ALL))
 
 fuzz-build: $(FUZZ_BIN)
 
