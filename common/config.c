@@ -1525,8 +1525,15 @@ cfg_walk_devices(struct cfg_ctx *ctx, struct cfg_node *map,
 
 	if (cfg_is_null(map))
 		return (0);
+	/*
+	 * XXX zigbee2mqtt can keep devices in other files ("devices:
+	 * devices.yaml", or a list of names); zotad reads them from this
+	 * file only, and says so rather than ignoring them.
+	 */
 	if (map->kind != CFG_MAP)
-		return (cfg_type_error(ctx, map, path, "a map"));
+		return (cfg_error(ctx, map->line, path, "expected a map keyed "
+		    "by IEEE address, found %s (device files are not "
+		    "supported)", cfg_kind_name(map->kind)));
 	if (cfg_check_keys(ctx, map, path, 1) == -1)
 		return (-1);
 

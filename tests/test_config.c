@@ -547,6 +547,9 @@ test_devices(void **state)
 	expect_text_error("devices:\n  '0x0000000000000001': lamp\n",
 	    DATA "/inline.yaml:2: devices.0x0000000000000001: expected a map,"
 	    " found a value");
+	expect_text_error("devices: devices.yaml\n",
+	    DATA "/inline.yaml:1: devices: expected a map keyed by IEEE "
+	    "address, found a value (device files are not supported)");
 	expect_text_error("devices:\n  '0x00000000000001': {}\n",
 	    DATA "/inline.yaml:2: devices: '0x00000000000001' is not an IEEE "
 	    "address (0x and 16 hex digits)");
