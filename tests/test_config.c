@@ -306,6 +306,35 @@ test_full(void **state)
 	config_free(cfg);
 }
 
+/* The example users copy must load cleanly and show the defaults. */
+static void
+test_example(void **state)
+{
+	struct config	*cfg = load_ok("config/configuration.example.yaml");
+
+	(void)state;
+	assert_string_equal(cfg->mqtt.server, "mqtt://localhost:1883");
+	assert_null(cfg->mqtt.user);
+	assert_null(cfg->mqtt.password);
+	assert_null(cfg->mqtt.ca);
+	assert_int_equal(cfg->mqtt.keepalive, 60);
+	assert_int_equal(cfg->mqtt.version, 4);
+	assert_int_equal(cfg->mqtt.reject_unauthorized, 1);
+	assert_string_equal(cfg->serial.port, "/dev/ttyUSB0");
+	assert_int_equal(cfg->serial.adapter, CONFIG_ADAPTER_ZSTACK);
+	assert_int_equal(cfg->serial.baudrate, 115200);
+	assert_int_equal(cfg->serial.rtscts, 0);
+	assert_int_equal(cfg->ndevices, 1);
+	assert_string_equal(cfg->devices[0].friendly_name,
+	    "living room/lamp");
+
+	/* Everything else is written out at its default value. */
+	cfg->ndevices = 0;
+	assert_defaults_except_mqtt_serial(cfg);
+	cfg->ndevices = 1;
+	config_free(cfg);
+}
+
 static void
 test_unknown_keys_warn(void **state)
 {
@@ -699,6 +728,7 @@ main(void)
 		cmocka_unit_test(test_empty_file_is_all_defaults),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_unknown_keys_warn),
 		cmocka_unit_test(test_warnings_are_capped),
 		ERROR_CASE(0), ERROR_CASE(1), ERROR_CASE(2), ERROR_CASE(3),
