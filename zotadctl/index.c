@@ -12,9 +12,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 
 #include <cJSON.h>
 
+#include "atomicfile.h"
 #include "otaindex.h"
 #include "util.h"
 #include "zotadctl.h"
@@ -196,65 +195,6 @@ index_merge(cJSON *index, const cJSON *added)
 	return (0);
 }
 
-/*
- * Write TEXT to PATH so that a crash leaves the old file or the new one:
- * a temporary file in the same directory, synced, renamed over PATH,
- * then the directory synced.
- */
-static int
-index_write_atomic(const char *path, const char *text, mode_t mode)
-{
-	char		*tmp, *dir, *slash;
-	size_t		 len = strlen(text), off = 0;
-	ssize_t		 n;
-	int		 fd, dfd, saved;
-
-	if (asprintf(&tmp, "%s.tmp-XXXXXX", path) == -1)
-		return (-1);
-	if ((fd = mkstemp(tmp)) == -1) {
-		free(tmp);
-		return (-1);
-	}
-	while (off < len && (n = write(fd, text + off, len - off)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) == -1 || fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	if ((dir = strdup(path)) == NULL)
-		return (-1);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY);
-	free(dir);
-	if (dfd == -1)
-		return (-1);
-	n = fsync(dfd);
-	close(dfd);
-	return (n == -1 ? -1 : 0);
-
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	errno = saved;
-	return (-1);
-}
-
 /* Read the index to append to; a missing file is an empty index. */
 static cJSON *
 index_read_for_append(const char *path, mode_t *mode, int *rc)
@@ -310,7 +250,8 @@ index_append(const char *path, const cJSON *added)
 	}
 	strcat(text, "\n");
 	rc = CTL_OK;
-	if (index_write_atomic(path, text, mode) == -1) {
+	/* A crash while writing leaves the old index or the new one. */
+	if (atomic_write(path, text, strlen(text), mode) == -1) {
 		fprintf(stderr, "zotadctl: %s: %s\n", path, strerror(errno));
 		rc = CTL_USAGE;
 	}
