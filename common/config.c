@@ -226,8 +226,8 @@ cfg_warn(struct cfg_ctx *ctx, int line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (cfg->nwarnings == CONFIG_MAX_WARNINGS)
-		snprintf(full, sizeof(full), "%s: more unknown keys, not listed",
-		    ctx->file);
+		snprintf(full, sizeof(full),
+		    "%s: more unknown keys, not listed", ctx->file);
 	else
 		snprintf(full, sizeof(full), "%s:%d: %s", ctx->file, line, msg);
 
@@ -287,15 +287,16 @@ cfg_yaml_error(struct cfg_ctx *ctx, const yaml_parser_t *p)
 	case YAML_MEMORY_ERROR:
 		return (cfg_error(ctx, 0, NULL, "out of memory"));
 	case YAML_READER_ERROR:
-		return (cfg_error(ctx, 0, NULL, "not valid text at byte %zu: %s",
-		    p->problem_offset, problem));
+		return (cfg_error(ctx, 0, NULL,
+		    "not valid text at byte %zu: %s", p->problem_offset,
+		    problem));
 	default:
 		break;
 	}
 	if (p->context != NULL)
 		return (cfg_error(ctx, (int)p->problem_mark.line + 1, NULL,
-		    "YAML syntax error: %s (%s at line %d)", problem, p->context,
-		    (int)p->context_mark.line + 1));
+		    "YAML syntax error: %s (%s at line %d)", problem,
+		    p->context, (int)p->context_mark.line + 1));
 	return (cfg_error(ctx, (int)p->problem_mark.line + 1, NULL,
 	    "YAML syntax error: %s", problem));
 }
@@ -432,8 +433,8 @@ cfg_tree_parse(struct cfg_ctx *ctx, const char *buf, size_t len,
 
 	if (!yaml_parser_initialize(&parser))
 		return (cfg_error(ctx, 0, NULL, "out of memory"));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf,
-	    len);
+	yaml_parser_set_input_string(&parser,
+	    (const unsigned char *)(buf != NULL ? buf : ""), len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			rc = cfg_yaml_error(ctx, &parser);
@@ -595,7 +596,8 @@ cfg_secrets_parse(struct cfg_ctx *ctx, const char *buf, size_t len)
 		rc = -1;
 	else if ((root = ctx->secrets.root) != NULL && !cfg_is_null(root)) {
 		if (root->kind != CFG_MAP)
-			rc = cfg_type_error(ctx, root, NULL, "a map of secrets");
+			rc = cfg_type_error(ctx, root, NULL,
+			    "a map of secrets");
 		else
 			rc = cfg_check_keys(ctx, root, NULL, 0);
 	}
@@ -1563,14 +1565,11 @@ static const struct cfg_section cfg_sections[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+/* Secrets are values; a whole section never comes from secret.yaml. */
 static int
 cfg_walk_section(struct cfg_ctx *ctx, const struct cfg_section *sec,
     struct cfg_node *v)
 {
-	struct cfg_node	 copy;
-
-	if ((v = cfg_resolve(ctx, v, sec->name, &copy)) == NULL)
-		return (-1);
 	if (sec->walk != NULL)
 		return (sec->walk(ctx, v, sec->name));
 	return (cfg_walk_map(ctx, v, sec->name, sec->keys, sec->ignored,
@@ -1758,6 +1757,8 @@ struct config *
 config_load_buffer(const char *buf, size_t len, const char *name,
     const char *data_dir, char *err, size_t errlen)
 {
+	if (buf == NULL)
+		len = 0;
 	if (data_dir == NULL || data_dir[0] != '/') {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "%s: the data dir must be an "

@@ -462,6 +462,12 @@ test_secret_never_in_messages(void **state)
 	    "'<hidden>' holds credentials; set mqtt.user and mqtt.password "
 	    "instead");
 
+	/* A secret is a value, never a whole section. */
+	cfg = load_text("mqtt: '!secret mqtt_password'\n", err);
+	assert_null(cfg);
+	assert_string_equal(err, DATA "/inline.yaml:1: mqtt: expected a map, "
+	    "found a value");
+
 	cfg = load_text("mqtt:\n  password: [1, 2]\n", err);
 	assert_null(cfg);
 	assert_string_equal(err, DATA "/inline.yaml:2: mqtt.password: "
