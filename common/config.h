@@ -79,7 +79,7 @@ struct config_ota {
 
 struct config_device {
 	char		 ieee[CONFIG_IEEE_LEN + 1];	/* lower case */
-	uint64_t	 ieee_addr;			/* the same, as a number */
+	uint64_t	 ieee_addr;		/* the same, as a number */
 	char		*friendly_name;		/* the IEEE address if unset */
 	int		 retain;		/* 0 */
 	int		 qos;			/* 0 to 2; 0 */
