@@ -877,6 +877,15 @@ cfg_check_friendly_name(const char *s)
 	return (0);
 }
 
+/* A device path or a tcp://HOST:PORT address; the radio opens it. */
+static int
+cfg_check_port(const char *s)
+{
+	if (strlen(s) >= PATH_MAX || cfg_has_ctl(s))
+		return (-1);
+	return (0);
+}
+
 static int
 cfg_check_abspath(const char *s)
 {
@@ -1208,7 +1217,9 @@ static const char *const cfg_mqtt_ignored[] = {
 };
 
 static const struct cfg_key cfg_serial_keys[] = {
-	{ .name = "port", .parse = cfg_p_str, .off = CFG_OFF(serial.port) },
+	{ .name = "port", .parse = cfg_p_str, .off = CFG_OFF(serial.port),
+	  .check = cfg_check_port,
+	  .allowed = "a device path, without control characters" },
 	{ .name = "adapter", .parse = cfg_p_enum,
 	  .off = CFG_OFF(serial.adapter), .enums = cfg_adapters,
 	  .allowed = "zstack, ember, ezsp, deconz, zigate, zboss or zoh" },

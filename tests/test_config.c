@@ -703,6 +703,9 @@ test_other_sections(void **state)
 	expect_text_error("zotad:\n  max_concurrent_updates: 9\n",
 	    DATA "/inline.yaml:2: zotad.max_concurrent_updates: '9' is out of "
 	    "range (1 to 8)");
+	expect_text_error("serial:\n  port: \"/dev/tty\\tUSB0\"\n",
+	    DATA "/inline.yaml:2: serial.port: '/dev/tty\\x09USB0' is not "
+	    "allowed (a device path, without control characters)");
 	expect_text_error("serial:\n  baudrate: 115200.5\n",
 	    DATA "/inline.yaml:2: serial.baudrate: '115200.5' is not an "
 	    "integer (9600 to 4000000)");
