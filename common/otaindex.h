@@ -133,8 +133,8 @@ struct otaindex	*otaindex_parse(const char *buf, size_t len,
 
 /*
  * Read the index file LOCATION (an absolute path, or a path relative to
- * OPTS->data_dir, the way a configured override location is given) and
- * parse it. URLs are refused: zotad-fetch downloads those and calls
+ * OPTS->data_dir, the way a configured override location is given, or to
+ * the working directory when there is no data dir) and parse it. URLs are refused: zotad-fetch downloads those and calls
  * otaindex_parse. Returns NULL with the reason in ERR.
  */
 struct otaindex	*otaindex_load(const char *location,
@@ -230,7 +230,7 @@ struct otaindex_result {
  * Choose the image for DEV from INDEXES (NINDEXES of them, in precedence
  * order: the override index first, then the upgrade or the downgrade
  * index). The rules are zigbee2mqtt's: same manufacturer code and image
- * type; every restriction an entry carries must hold (a hardware range
+ * type (0xFFFF is no wildcard, as there); every restriction an entry carries must hold (a hardware range
  * excludes a device that sent no hardware version; model id and
  * manufacturer name must be known and equal, the latter one of the
  * entry's list); the entry is available when forced, or when its version

@@ -391,6 +391,66 @@ test_bad_files_rejected(void **state)
 	free(big);
 }
 
+/* Limits that bound what a hostile index can cost. */
+static void
+test_limits(void **state)
+{
+	struct otaindex	*idx;
+	char		*json, *w;
+	size_t		 i, n;
+
+	(void)state;
+	n = OTAINDEX_MAX_ITEMS + 1;
+	assert_non_null(json = malloc(3 * n + 3));
+	w = json;
+	*w++ = '[';
+	for (i = 0; i < OTAINDEX_MAX_ENTRIES + 1; i++)
+		w += sprintf(w, "%s{}", i ? "," : "");
+	strcpy(w, "]");
+	assert_null(parse_str(json, OTAINDEX_SRC_MAIN));
+	assert_non_null(strstr(errbuf, "65537 entries, at most 65536"));
+
+	w = json;
+	*w++ = '[';
+	for (i = 0; i < n; i++)
+		w += sprintf(w, "%s1", i ? "," : "");
+	strcpy(w, "]");
+	assert_null(parse_str(json, OTAINDEX_SRC_MAIN));
+	assert_non_null(strstr(errbuf, "more than 262144 JSON values"));
+
+	/* Many bad entries: all counted, the first reasons kept. */
+	w = json;
+	*w++ = '[';
+	for (i = 0; i < 2 * OTAINDEX_MAX_SKIPS; i++)
+		w += sprintf(w, "%s%zu", i ? "," : "", i);
+	strcpy(w, "," GOOD(3) "]");
+	idx = parse_str(json, OTAINDEX_SRC_MAIN);
+	assert_non_null(idx);
+	assert_int_equal(idx->nentries, 1);
+	assert_int_equal(idx->entries[0].position, 2 * OTAINDEX_MAX_SKIPS);
+	assert_int_equal(idx->nskips, 2 * OTAINDEX_MAX_SKIPS);
+	assert_int_equal(idx->skips[OTAINDEX_MAX_SKIPS - 1].position,
+	    OTAINDEX_MAX_SKIPS - 1);
+	otaindex_free(idx);
+	free(json);
+}
+
+/* Fields this version does not know are left alone, not fatal. */
+static void
+test_unknown_fields_ignored(void **state)
+{
+	struct otaindex	*idx;
+
+	(void)state;
+	idx = parse_str("[{\"url\":\"https://h/a.ota\",\"fileVersion\":1,"
+	    "\"imageType\":1,\"manufacturerCode\":2,\"stack\":{\"x\":[1]},"
+	    "\"zigbeeStackVersion\":\"ZigbeePro\"}]", OTAINDEX_SRC_MAIN);
+	assert_non_null(idx);
+	assert_int_equal(idx->nentries, 1);
+	assert_int_equal(idx->nskips, 0);
+	otaindex_free(idx);
+}
+
 static void
 test_remote_urls(void **state)
 {
@@ -1180,6 +1240,8 @@ main(void)
 		cmocka_unit_test(test_entry_json_round_trip),
 		cmocka_unit_test(test_bad_entries_skipped),
 		cmocka_unit_test(test_bad_files_rejected),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_unknown_fields_ignored),
 		cmocka_unit_test(test_remote_urls),
 		cmocka_unit_test_setup_teardown(test_local_entry_completed,
 		    tree_setup, tree_teardown),
