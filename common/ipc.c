@@ -1002,9 +1002,19 @@ ipc_conn_hardlimit(const struct ipc_conn *conn)
 }
 
 /*
- * Read only while we want more work: a server stops taking calls from a
- * peer that has too many running or does not read its replies.
+ * Whether to take more input: a server stops taking calls from a peer
+ * that has too many running or does not read its replies.
  */
+static int
+ipc_conn_taking(const struct ipc_conn *conn)
+{
+	if (conn->dead)
+		return (0);
+	return (conn->srv == NULL || (conn->nlive < IPC_MAX_INFLIGHT &&
+	    conn->outbytes < ipc_conn_highwater(conn)));
+}
+
+/* Want writing while output is queued, reading while taking input. */
 static void
 ipc_conn_update(struct ipc_conn *conn)
 {
@@ -1017,8 +1027,7 @@ ipc_conn_update(struct ipc_conn *conn)
 	else
 		event_del(conn->ev_write);
 
-	want = conn->srv == NULL || (conn->nlive < IPC_MAX_INFLIGHT &&
-	    conn->outbytes < ipc_conn_highwater(conn));
+	want = ipc_conn_taking(conn);
 	if (want == conn->reading)
 		return;
 	conn->reading = want;
@@ -1337,13 +1346,6 @@ static void	ipc_conn_dispatch_call(struct ipc_conn *, cJSON *, int *,
 		    size_t);
 static void	ipc_conn_dispatch_reply(struct ipc_conn *, cJSON *, int *,
 		    size_t);
-
-/* Whether the connection wants more of the buffered input now. */
-static int
-ipc_conn_taking(const struct ipc_conn *conn)
-{
-	return (!conn->dead && (conn->srv == NULL || conn->reading));
-}
 
 static void
 ipc_conn_process(struct ipc_conn *conn)
