@@ -79,12 +79,14 @@ static int	otaindex_f_max_fv(struct otaindex_entry *, const cJSON *,
 static int	otaindex_f_force(struct otaindex_entry *, const cJSON *,
 		    char *, size_t);
 
-/* Every field of the format; the order is the one entries are printed in. */
-static const struct otaindex_field otaindex_fields[] = {
+/* Positions in otaindex_fields of the fields checked for presence. */
 #define OTAINDEX_F_FILE_VERSION	1
 #define OTAINDEX_F_URL		3
 #define OTAINDEX_F_IMAGE_TYPE	4
 #define OTAINDEX_F_MFR_CODE	5
+
+/* Every field of the format; the order is the one entries are printed in. */
+static const struct otaindex_field otaindex_fields[] = {
 	{ "fileName",		otaindex_f_file_name },
 	{ "fileVersion",	otaindex_f_file_version },
 	{ "fileSize",		otaindex_f_file_size },
@@ -639,35 +641,50 @@ otaindex_percent_decode(char *s)
 }
 
 /*
- * The file system path a local url names: a plain path, "file:PATH" or
- * "file://[localhost]/PATH" (percent-decoded), relative paths joined to
- * the data dir. Returns a new string, or NULL with the reason in WHY.
+ * Where the path starts in a local url: after "file:" or
+ * "file://[localhost]", else at the start of a plain path. NULL, with
+ * the reason in WHY, for other hosts and other schemes.
+ */
+static const char *
+otaindex_url_path(const char *url, char *why, size_t len)
+{
+	const char	*p;
+	size_t		 slen;
+
+	if (strncasecmp(url, "file:", 5) != 0) {
+		if ((slen = otaindex_scheme_len(url)) == 0)
+			return (url);
+		otaindex_fail(why, len, "url \"%s\": scheme \"%.*s\" is not "
+		    "supported", url, (int)(slen - 1), url);
+		return (NULL);
+	}
+	p = url + 5;
+	if (strncmp(p, "//", 2) != 0)
+		return (p);
+	p += 2;
+	if (strncasecmp(p, "localhost", 9) == 0)
+		p += 9;
+	if (*p == '/')
+		return (p);
+	otaindex_fail(why, len, "url \"%s\" names a file on another host",
+	    url);
+	return (NULL);
+}
+
+/*
+ * The file system path a local url names: a plain path taken as it is,
+ * or a file: URL percent-decoded; relative paths are joined to the data
+ * dir. Returns a new string, or NULL with the reason in WHY.
  */
 static char *
 otaindex_local_path(const char *url, const char *data_dir, char *why,
     size_t len)
 {
-	const char	*p = url;
+	const char	*p;
 	char		*path = NULL, *dec;
-	size_t		 slen;
 
-	if (strncasecmp(url, "file:", 5) == 0) {
-		p = url + 5;
-		if (strncmp(p, "//", 2) == 0) {
-			p += 2;
-			if (strncasecmp(p, "localhost", 9) == 0)
-				p += 9;
-			if (*p != '/') {
-				otaindex_fail(why, len, "url \"%s\" names a "
-				    "file on another host", url);
-				return (NULL);
-			}
-		}
-	} else if ((slen = otaindex_scheme_len(url)) != 0) {
-		otaindex_fail(why, len, "url \"%s\": scheme \"%.*s\" is not "
-		    "supported", url, (int)(slen - 1), url);
+	if ((p = otaindex_url_path(url, why, len)) == NULL)
 		return (NULL);
-	}
 	if ((dec = strdup(p)) == NULL) {
 		otaindex_fail(why, len, "out of memory");
 		return (NULL);
@@ -677,14 +694,11 @@ otaindex_local_path(const char *url, const char *data_dir, char *why,
 		free(dec);
 		return (NULL);
 	}
-	if (*dec == '\0') {
-		otaindex_fail(why, len, "url \"%s\" names no file", url);
-		free(dec);
-		return (NULL);
-	}
 	if (dec[0] == '/')
 		return (dec);
-	if (data_dir == NULL)
+	if (dec[0] == '\0')
+		otaindex_fail(why, len, "url \"%s\" names no file", url);
+	else if (data_dir == NULL)
 		otaindex_fail(why, len, "url \"%s\" is a relative path and "
 		    "no data directory is set", url);
 	else if (asprintf(&path, "%s/%s", data_dir, dec) == -1) {

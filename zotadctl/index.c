@@ -259,8 +259,10 @@ index_append(const char *path, const cJSON *added)
 	return (rc);
 }
 
+/* Options of index add; -1 when the command is to end with *RC. */
 static int
-index_add(int argc, char *argv[])
+index_add_args(int argc, char *argv[], const char **base,
+    const char **append, int *rc)
 {
 	static const struct option longopts[] = {
 		{ "base-url",	required_argument,	NULL, 'b' },
@@ -268,36 +270,43 @@ index_add(int argc, char *argv[])
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char	*base = NULL, *append = NULL;
-	cJSON		*added, *obj;
-	int		 ch, i, rc = CTL_OK, one;
+	int	 ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "a:b:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			append = optarg;
-			break;
-		case 'b':
-			base = optarg;
-			break;
-		case 'h':
+		if (ch == 'a')
+			*append = optarg;
+		else if (ch == 'b')
+			*base = optarg;
+		else {
 			index_usage();
-			return (CTL_OK);
-		default:
-			index_usage();
-			return (CTL_USAGE);
+			*rc = ch == 'h' ? CTL_OK : CTL_USAGE;
+			return (-1);
 		}
 	}
+	*rc = CTL_USAGE;
 	if (optind >= argc) {
 		index_usage();
-		return (CTL_USAGE);
+		return (-1);
 	}
-	if (base != NULL && !otaindex_is_http_url(base)) {
+	if (*base != NULL && !otaindex_is_http_url(*base)) {
 		fprintf(stderr, "zotadctl: --base-url %s: not an http:// or "
-		    "https:// URL\n", base);
-		return (CTL_USAGE);
+		    "https:// URL\n", *base);
+		return (-1);
 	}
+	return (0);
+}
+
+static int
+index_add(int argc, char *argv[])
+{
+	const char	*base = NULL, *append = NULL;
+	cJSON		*added, *obj;
+	int		 i, rc = CTL_OK, one;
+
+	if (index_add_args(argc, argv, &base, &append, &rc) == -1)
+		return (rc);
+	rc = CTL_OK;
 	if ((added = cJSON_CreateArray()) == NULL)
 		return (CTL_USAGE);
 	/* Every file is checked, and nothing is written unless all pass. */
