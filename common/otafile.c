@@ -19,8 +19,8 @@
  * header at all: the vendor put data there that is not a tag list. Old
  * Hue .sbl-ota images do this from the first byte, Datek "combined"
  * images append a second firmware without a tag header. Their header is
- * valid and the whole served range is present, and devices take them as
- * they are, so they are served opaquely with a warning.
+ * valid, the whole served range is present and zigbee2mqtt serves them
+ * to devices as they are, so we serve them opaquely with a warning.
  *
  * Tag 0xF000 is an ordinary manufacturer tag in most files, but the
  * Telink SDK writes 2 info bytes after its tag header that the length

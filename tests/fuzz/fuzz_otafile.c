@@ -36,6 +36,46 @@ fuzz_otafile_check(const struct ota_image *img, size_t len)
 		abort();
 }
 
+static uint32_t
+fuzz_otafile_le32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+/* Parameters taken from the input must make a file that reads back. */
+static void
+fuzz_otafile_make(const uint8_t *data, size_t size)
+{
+	static struct ota_image	 img;
+	struct ota_make_params	 p;
+	uint8_t			*buf;
+	size_t			 len;
+	char			 err[256];
+
+	if (size < 16)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.manufacturer_code = data[0] | data[1] << 8;
+	p.image_type = data[2] | data[3] << 8;
+	p.file_version = fuzz_otafile_le32(data + 4);
+	p.seed = fuzz_otafile_le32(data + 8);
+	p.has_hw_versions = data[12] & 1;
+	p.min_hw_version = data[13];
+	p.max_hw_version = data[13] + data[14];
+	p.total_size = ota_make_min_size(&p) + (data[15] & 0x7f);
+	if (ota_make(&p, &buf, &len) == -1)
+		abort();
+	if (ota_parse(buf, len, &img, err, sizeof(err)) == -1 ||
+	    img.hdr.manufacturer_code != p.manufacturer_code ||
+	    img.hdr.image_type != p.image_type ||
+	    img.hdr.file_version != p.file_version ||
+	    img.hdr.has_hw_versions != p.has_hw_versions ||
+	    img.ntags != 1 || img.served_len != p.total_size)
+		abort();
+	free(buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,6 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON			*json;
 	char			*s;
 
+	fuzz_otafile_make(data, size);
 	if (ota_parse(data, size, &img, err, sizeof(err)) == -1) {
 		if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
 			abort();
