@@ -55,5 +55,8 @@
 #define IPC_FETCH_ERR_CHECK_TOO_SOON	"io.zotad.Fetch.CheckTooSoon"
 #define IPC_FETCH_ERR_DOWNLOAD_FAILED	"io.zotad.Fetch.DownloadFailed"
 #define IPC_FETCH_ERR_IMAGE_INVALID	"io.zotad.Fetch.ImageInvalid"
+#define IPC_FETCH_ERR_AUTOMATIC_DISABLED \
+	"io.zotad.Fetch.AutomaticCheckDisabled"
+#define IPC_FETCH_ERR_INDEX_UNAVAILABLE	"io.zotad.Fetch.IndexUnavailable"
 
 #endif
