@@ -7,21 +7,18 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "radiod.h"
 
 int
 main(int argc, char *argv[])
 {
 	struct daemon_opts	 opts;
 	struct config		*conf;
+	int			 rv;
 
 	daemon_getopt(argc, argv, "zotad-radio", &opts);
 	conf = daemon_config(&opts);
-
-	/*
-	 * XXX The adapter, network and OTA server is not written yet; until it is, this
-	 * program only checks its configuration (-n).
-	 */
-	log_warnx("the adapter, network and OTA server is not part of this build yet");
+	rv = radiod_main(conf);
 	config_free(conf);
-	return (1);
+	return (rv);
 }
