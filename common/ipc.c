@@ -56,7 +56,7 @@ struct ipc_pending {
 TAILQ_HEAD(ipc_pendingq, ipc_pending);
 
 struct ipc_call {
-	TAILQ_ENTRY(ipc_call)	 order;	/* replies owed, in call order */
+	TAILQ_ENTRY(ipc_call)	 order;	/* owed a reply, in call order */
 	TAILQ_ENTRY(ipc_call)	 live;	/* not yet finally replied */
 	struct ipc_conn		*conn;
 	int			 refs;
@@ -64,7 +64,7 @@ struct ipc_call {
 	struct ipc_callhdr	 hdr;
 	int			 fds[IPC_MAX_FDS];
 	size_t			 nfds;
-	struct ipc_outq		 held;	/* replies waiting for earlier calls */
+	struct ipc_outq		 held;	/* replies behind earlier calls */
 	int			 inorder;
 	int			 islive;
 	int			 finished;
@@ -76,7 +76,7 @@ TAILQ_HEAD(ipc_callq, ipc_call);
 struct ipc_conn {
 	TAILQ_ENTRY(ipc_conn)	 entry;
 	struct event_base	*base;
-	struct ipc_server	*srv;		/* NULL on the client side */
+	struct ipc_server	*srv;		/* NULL for a client */
 	int			 fd;
 	int			 refs;
 	int			 dead;
@@ -88,7 +88,7 @@ struct ipc_conn {
 	char			 peername[64];
 	size_t			 max;
 
-	char			*in;		/* unparsed bytes: [inoff, inlen) */
+	char			*in;		/* unparsed: [inoff, inlen) */
 	size_t			 inoff;
 	size_t			 inlen;
 	size_t			 incap;
@@ -116,7 +116,7 @@ struct ipc_server {
 	void			*allowarg;
 	size_t			 max;
 	int			 lfd;
-	char			*path;		/* socket file we created */
+	char			*path;		/* socket we created */
 	struct event		*ev_accept;
 	struct event		*ev_resume;
 	struct ipc_connq	 conns;
@@ -509,8 +509,9 @@ ipc_check_array(const cJSON *v, const struct ipc_param_spec *s)
 	return (NULL);
 }
 
-static int	ipc_params_check_at(const cJSON *, const struct ipc_param_spec *,
-		    const char *, struct ipc_param_error *);
+static int	ipc_params_check_at(const cJSON *,
+		    const struct ipc_param_spec *, const char *,
+		    struct ipc_param_error *);
 
 static int
 ipc_check_value(const cJSON *v, const struct ipc_param_spec *s,
@@ -900,6 +901,18 @@ ipc_conn_kill(struct ipc_conn *conn)
 	ipc_conn_unref(conn);
 }
 
+/* An I/O error: a peer that simply went away is no news. */
+static void
+ipc_conn_lost(struct ipc_conn *conn, const char *what)
+{
+	if (errno == EPIPE || errno == ECONNRESET)
+		log_debug("ipc: %s peer %s: %s", what, conn->peername,
+		    strerror(errno));
+	else
+		log_warn("ipc: %s peer %s", what, conn->peername);
+	ipc_conn_kill(conn);
+}
+
 static void
 ipc_conn_protocol_error(struct ipc_conn *conn, const char *why)
 {
@@ -1160,8 +1173,7 @@ ipc_conn_writecb(evutil_socket_t fd, short ev, void *arg)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n == -1) {
-			log_warn("ipc: send to peer %s", conn->peername);
-			ipc_conn_kill(conn);
+			ipc_conn_lost(conn, "send to");
 			return;
 		}
 		ipc_conn_written(conn, n);
@@ -1185,6 +1197,12 @@ ipc_conn_reserve(struct ipc_conn *conn)
 		conn->instream += conn->inoff;
 		conn->inlen -= conn->inoff;
 		conn->inoff = 0;
+	}
+	/* Give back what one big message made us take. */
+	if (conn->inlen == 0 && conn->incap > 4 * IPC_READ_CHUNK) {
+		free(conn->in);
+		conn->in = NULL;
+		conn->incap = 0;
 	}
 	if (conn->incap - conn->inlen >= IPC_READ_CHUNK / 4)
 		return;
@@ -1296,8 +1314,7 @@ ipc_conn_read(struct ipc_conn *conn)
 	    errno == EINTR))
 		return (0);
 	if (n == -1) {
-		log_warn("ipc: receive from peer %s", conn->peername);
-		ipc_conn_kill(conn);
+		ipc_conn_lost(conn, "receive from");
 		return (-1);
 	}
 	if (ipc_conn_cmsg_fds(&mh, fds, &nfds) == -1 ||
@@ -1595,14 +1612,16 @@ ipc_conn_call_sync(struct ipc_conn *conn, const char *method,
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	if (timeout_ms >= 0)
 		evtimer_add(timer, &tv);
+	/* Inside a callback the loop refuses to run again: give up. */
 	while (!s.done && !s.timedout)
-		event_base_loop(conn->base, EVLOOP_ONCE);
+		if (event_base_loop(conn->base, EVLOOP_ONCE) != 0)
+			break;
 	event_free(timer);
 
 	if (!s.done) {
 		/* The reply may still come: let it fall on the floor. */
 		p->cb = NULL;
-		errno = ETIMEDOUT;
+		errno = s.timedout ? ETIMEDOUT : EDEADLK;
 		return (-1);
 	}
 	return (ipc_sync_outcome(res));

@@ -30,9 +30,9 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#define IPC_MAX_MESSAGE		(1024 * 1024)	/* default size cap */
+#define IPC_MAX_MESSAGE		(1024 * 1024)	/* default cap */
 #define IPC_MAX_FDS		8	/* descriptors on one message */
-#define IPC_MAX_INFLIGHT	64	/* calls a server runs per connection */
+#define IPC_MAX_INFLIGHT	64	/* running calls per connection */
 #define IPC_MAX_CONNS		128	/* connections per server */
 
 struct ipc_conn;
@@ -66,14 +66,14 @@ int	ipc_msg_split(const char *buf, size_t len, size_t max, cJSON **msg,
 /* The envelope of a call, pointing into the parsed message. */
 struct ipc_callhdr {
 	const char	*method;
-	const cJSON	*parameters;	/* NULL when the call sent none */
+	const cJSON	*parameters;	/* NULL if the call had none */
 	int		 flags;		/* IPC_CALL_* */
 };
 
 /* The envelope of a reply, pointing into the parsed message. */
 struct ipc_replyhdr {
-	const char	*error;		/* NULL for a successful reply */
-	const cJSON	*parameters;	/* NULL when the reply sent none */
+	const char	*error;		/* NULL for success */
+	const cJSON	*parameters;	/* NULL if the reply had none */
 	int		 continues;
 };
 
@@ -124,7 +124,7 @@ struct ipc_param_spec {
 
 /* What was wrong with a set of parameters. */
 struct ipc_param_error {
-	char		 parameter[128];	/* "a" or "a.b" for nested */
+	char		 parameter[128];	/* "a", or "a.b" if nested */
 	const char	*reason;
 };
 
@@ -141,7 +141,8 @@ int	ipc_params_check(const cJSON *params,
  */
 const char *ipc_param_string(const cJSON *params, const char *name,
 	    const char *def);
-int64_t	ipc_param_int(const cJSON *params, const char *name, int64_t def);
+int64_t	ipc_param_int(const cJSON *params, const char *name,
+	    int64_t def);
 int	ipc_param_bool(const cJSON *params, const char *name, int def);
 
 /*
@@ -230,7 +231,8 @@ struct ipc_result {
  * waits for ever): for zotadctl and set-up code, never from inside a
  * callback. Returns 0 with RES filled
  * (an error reply is a success here: see RES->error), or -1 with errno
- * ETIMEDOUT, ECONNRESET (connection lost) or as ipc_conn_call.
+ * ETIMEDOUT, ECONNRESET (connection lost), EDEADLK (the loop could not
+ * run, as from inside a callback) or as ipc_conn_call.
  */
 int	ipc_conn_call_sync(struct ipc_conn *conn, const char *method,
 	    const cJSON *params, const int *fds, size_t nfds, int timeout_ms,
@@ -256,7 +258,7 @@ typedef void	ipc_handler_fn(struct ipc_call *call, const cJSON *params,
 struct ipc_method {
 	const char			*name;
 	ipc_handler_fn			*handler;
-	const struct ipc_param_spec	*params;	/* NULL: handler checks */
+	const struct ipc_param_spec	*params;	/* or NULL */
 };
 
 /* Accept (1) or refuse (0) a peer; refused peers are logged and closed. */

@@ -338,6 +338,33 @@ raw_send(struct raw *r, const char *buf, size_t len)
 	assert_int_equal(send(r->fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
+/* Send BUF with descriptors attached, in one sendmsg. */
+static void
+raw_sendfds(struct raw *r, const char *buf, size_t len, const int *fds,
+    size_t nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(16 * sizeof(int))];
+	}		 cm;
+
+	assert_true(nfds > 0 && nfds <= 16);
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), fds, nfds * sizeof(int));
+	assert_int_equal(sendmsg(r->fd, &mh, MSG_NOSIGNAL), (ssize_t)len);
+}
+
 /*
  * Send more than the socket holds, running the loop while it drains.
  * Stops early if the server hangs up, as it may do on purpose.
@@ -883,29 +910,9 @@ test_fds_on_pipelined_calls(void **state)
 	}
 	snprintf(want, sizeof(want), "{\"method\":\"%s\"}", T_ECHO);
 	raw_send(r, want, strlen(want) + 1);
+	snprintf(want, sizeof(want), "{\"method\":\"%s\"}", T_PIPE);
 	for (i = 0; i < 2; i++) {
-		struct msghdr	 mh;
-		struct iovec	 iov;
-		union {
-			struct cmsghdr	hdr;
-			char		buf[CMSG_SPACE(sizeof(int))];
-		}		 cm;
-		char		 msg[64];
-
-		snprintf(msg, sizeof(msg), "{\"method\":\"%s\"}", T_PIPE);
-		iov.iov_base = msg;
-		iov.iov_len = strlen(msg) + 1;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &p[i][0], sizeof(int));
-		assert_int_equal(sendmsg(r->fd, &mh, 0),
-		    (ssize_t)iov.iov_len);
+		raw_sendfds(r, want, strlen(want) + 1, &p[i][0], 1);
 		close(p[i][0]);
 	}
 	run_until(f->base, &r->nmsgs, 3);
@@ -1006,33 +1013,13 @@ test_unterminated_at_eof(void **state)
 	struct fx	*f = *state;
 	struct raw	*r = raw_new(f);
 	const char	*logged;
+	const char	 half[] = "{\"method\":\"io.zotad.Te";
 	int		 p[2];
 
 	/* Half a message, carrying a descriptor, then the peer is gone. */
 	assert_int_equal(pipe(p), 0);
 	capture_start();
-	{
-		struct msghdr	 mh;
-		struct iovec	 iov;
-		union {
-			struct cmsghdr	hdr;
-			char		buf[CMSG_SPACE(sizeof(int))];
-		}		 cm;
-		char		 half[] = "{\"method\":\"io.zotad.Te";
-
-		iov.iov_base = half;
-		iov.iov_len = strlen(half);
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &p[0], sizeof(int));
-		assert_int_equal(sendmsg(r->fd, &mh, 0), (ssize_t)iov.iov_len);
-	}
+	raw_sendfds(r, half, strlen(half), &p[0], 1);
 	close(p[0]);
 	event_del(r->ev);
 	close(r->fd);
@@ -1045,6 +1032,48 @@ test_unterminated_at_eof(void **state)
 	assert_int_equal(write(p[1], "x", 1), -1);
 	assert_int_equal(errno, EPIPE);
 	close(p[1]);
+	raw_free(r);
+}
+
+/* Send FDS with BUF from a raw peer; expect a drop and the fds closed. */
+static void
+expect_fds_refused(struct fx *f, struct raw *r, const char *buf,
+    size_t len, size_t nfds, const char *why)
+{
+	int	 p[2], fds[16];
+	size_t	 i;
+
+	assert_int_equal(pipe(p), 0);
+	for (i = 0; i < nfds; i++)
+		fds[i] = p[0];
+	capture_start();
+	raw_sendfds(r, buf, len, fds, nfds);
+	close(p[0]);
+	run_until(f->base, &r->eof, 1);
+	assert_non_null(strstr(capture_stop(), why));
+	assert_int_equal(write(p[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	close(p[1]);
+}
+
+static void
+test_fd_misuse_dropped(void **state)
+{
+	struct fx	*f = *state;
+	struct raw	*r = raw_new(f);
+	char		 msg[64];
+
+	snprintf(msg, sizeof(msg), "{\"method\":\"%s\"}", T_PIPE);
+	expect_fds_refused(f, r, msg, strlen(msg) + 1, IPC_MAX_FDS + 1,
+	    "too many file descriptors");
+	raw_free(r);
+
+	/* Descriptors must come with the first byte of their message. */
+	r = raw_new(f);
+	raw_send(r, msg, 5);
+	run_idle(f->base);
+	expect_fds_refused(f, r, msg + 5, strlen(msg) + 1 - 5, 1,
+	    "inside a message");
 	raw_free(r);
 }
 
@@ -1130,6 +1159,35 @@ test_sync_timeout(void **state)
 	call_ok(f, T_ECHO, "{\"after\": 1}", &res);
 	assert_int_equal(ipc_param_int(res.parameters, "after", 0), 1);
 	ipc_result_clear(&res);
+}
+
+static int	nested_rc, nested_errno, nested_done;
+
+static void
+nested_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
+{
+	struct ipc_result	 res;
+
+	(void)r;
+	(void)arg;
+	nested_rc = ipc_conn_call_sync(conn, T_ECHO, NULL, NULL, 0,
+	    T_TIMEOUT_MS, &res);
+	nested_errno = errno;
+	nested_done++;
+}
+
+static void
+test_sync_inside_callback(void **state)
+{
+	struct fx	*f = *state;
+
+	/* A blocking call cannot wait from inside the loop: it says so. */
+	nested_done = 0;
+	assert_int_equal(ipc_conn_call(f->cli, T_ECHO, NULL, 0, NULL, 0,
+	    nested_cb, NULL), 0);
+	run_until(f->base, &nested_done, 1);
+	assert_int_equal(nested_rc, -1);
+	assert_int_equal(nested_errno, EDEADLK);
 }
 
 /*
@@ -1545,9 +1603,11 @@ main(void)
 		FX(test_smaller_cap),
 		FX(test_malformed_dropped),
 		FX(test_unterminated_at_eof),
+		FX(test_fd_misuse_dropped),
 		FX(test_peer_gone_with_calls_held),
 		FX(test_client_drops_bad_server),
 		FX(test_sync_timeout),
+		FX(test_sync_inside_callback),
 		FX(test_invalid_parameters),
 		FX(test_valid_parameters),
 		cmocka_unit_test(test_check_reasons),
