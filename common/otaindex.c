@@ -495,7 +495,9 @@ otaindex_scan(const char *buf, size_t len, char *err, size_t errlen)
 					return (otaindex_fail(err, errlen,
 					    "\\u0000 in a string at offset %zu",
 					    i));
-				i++;
+				/* An escaped NUL is still caught above. */
+				if (buf[i + 1] != '\0')
+					i++;
 			}
 			continue;
 		}

@@ -372,6 +372,9 @@ test_bad_files_rejected(void **state)
 	opts.name = "nul.json";
 	assert_null(otaindex_parse("[\0]", 3, &opts, errbuf, sizeof(errbuf)));
 	assert_non_null(strstr(errbuf, "NUL byte at offset 1"));
+	assert_null(otaindex_parse("[\"\\\0\"]", 5, &opts, errbuf,
+	    sizeof(errbuf)));
+	assert_non_null(strstr(errbuf, "NUL byte at offset 3"));
 
 	/* One byte over the limit, though valid JSON. */
 	assert_non_null(big = malloc(OTAINDEX_MAX_BYTES + 1));
