@@ -62,6 +62,7 @@ struct ipc_call {
 	int			 refs;
 	cJSON			*msg;
 	struct ipc_callhdr	 hdr;
+	size_t			 size;	/* of the message, for the cap */
 	int			 fds[IPC_MAX_FDS];
 	size_t			 nfds;
 	struct ipc_outq		 held;	/* replies behind earlier calls */
@@ -102,6 +103,7 @@ struct ipc_conn {
 	struct ipc_callq	 calls;
 	struct ipc_callq	 livecalls;
 	size_t			 nlive;
+	size_t			 livebytes;
 
 	ipc_close_cb		*closecb;
 	void			*closearg;
@@ -826,6 +828,7 @@ ipc_conn_cancel_calls(struct ipc_conn *conn)
 		TAILQ_REMOVE(&conn->livecalls, call, live);
 		call->islive = 0;
 		conn->nlive--;
+		conn->livebytes -= call->size;
 		if (call->cancel != NULL)
 			call->cancel(call, call->cancelarg);
 	}
@@ -1016,7 +1019,8 @@ ipc_conn_hardlimit(const struct ipc_conn *conn)
 
 /*
  * Whether to take more input: a server stops taking calls from a peer
- * that has too many running or does not read its replies.
+ * that has too many running, or too many bytes of them, or does not
+ * read its replies.
  */
 static int
 ipc_conn_taking(const struct ipc_conn *conn)
@@ -1024,6 +1028,7 @@ ipc_conn_taking(const struct ipc_conn *conn)
 	if (conn->dead)
 		return (0);
 	return (conn->srv == NULL || (conn->nlive < IPC_MAX_INFLIGHT &&
+	    conn->livebytes < ipc_conn_highwater(conn) &&
 	    conn->outbytes < ipc_conn_highwater(conn)));
 }
 
@@ -1359,8 +1364,8 @@ ipc_conn_take_fds(struct ipc_conn *conn, uint64_t start, int *fds)
 	return (n);
 }
 
-static void	ipc_conn_dispatch_call(struct ipc_conn *, cJSON *, int *,
-		    size_t);
+static void	ipc_conn_dispatch_call(struct ipc_conn *, cJSON *, size_t,
+		    int *, size_t);
 static void	ipc_conn_dispatch_reply(struct ipc_conn *, cJSON *, int *,
 		    size_t);
 
@@ -1386,7 +1391,7 @@ ipc_conn_process(struct ipc_conn *conn)
 		conn->inoff += used;
 		nfds = ipc_conn_take_fds(conn, start, fds);
 		if (conn->srv != NULL)
-			ipc_conn_dispatch_call(conn, msg, fds, nfds);
+			ipc_conn_dispatch_call(conn, msg, used, fds, nfds);
 		else
 			ipc_conn_dispatch_reply(conn, msg, fds, nfds);
 	}
@@ -1681,6 +1686,7 @@ ipc_call_finish(struct ipc_call *call)
 		TAILQ_REMOVE(&conn->livecalls, call, live);
 		call->islive = 0;
 		conn->nlive--;
+		conn->livebytes -= call->size;
 	}
 	if (call->inorder && TAILQ_FIRST(&conn->calls) == call)
 		ipc_conn_advance(conn);
@@ -1847,7 +1853,7 @@ ipc_server_method(const struct ipc_server *srv, const char *name)
 }
 
 static struct ipc_call *
-ipc_call_new(struct ipc_conn *conn, cJSON *msg,
+ipc_call_new(struct ipc_conn *conn, cJSON *msg, size_t size,
     const struct ipc_callhdr *hdr, int *fds, size_t nfds)
 {
 	struct ipc_call	*call;
@@ -1857,6 +1863,7 @@ ipc_call_new(struct ipc_conn *conn, cJSON *msg,
 	call->conn = conn;
 	ipc_conn_ref(conn);
 	call->msg = msg;
+	call->size = size;
 	call->hdr = *hdr;
 	memcpy(call->fds, fds, nfds * sizeof(int));
 	call->nfds = nfds;
@@ -1865,6 +1872,7 @@ ipc_call_new(struct ipc_conn *conn, cJSON *msg,
 	TAILQ_INSERT_TAIL(&conn->livecalls, call, live);
 	call->islive = 1;
 	conn->nlive++;
+	conn->livebytes += size;
 	if (!(hdr->flags & IPC_CALL_ONEWAY)) {
 		TAILQ_INSERT_TAIL(&conn->calls, call, order);
 		call->inorder = 1;
@@ -1886,8 +1894,8 @@ ipc_call_not_found(struct ipc_call *call)
 }
 
 static void
-ipc_conn_dispatch_call(struct ipc_conn *conn, cJSON *msg, int *fds,
-    size_t nfds)
+ipc_conn_dispatch_call(struct ipc_conn *conn, cJSON *msg, size_t size,
+    int *fds, size_t nfds)
 {
 	const struct ipc_method	*m;
 	struct ipc_callhdr	 hdr;
@@ -1900,7 +1908,7 @@ ipc_conn_dispatch_call(struct ipc_conn *conn, cJSON *msg, int *fds,
 		ipc_conn_protocol_error(conn, why);
 		return;
 	}
-	call = ipc_call_new(conn, msg, &hdr, fds, nfds);
+	call = ipc_call_new(conn, msg, size, &hdr, fds, nfds);
 	log_debug("ipc: peer %s calls %s", conn->peername, hdr.method);
 
 	m = ipc_server_method(conn->srv, hdr.method);
@@ -1919,21 +1927,35 @@ ipc_conn_dispatch_call(struct ipc_conn *conn, cJSON *msg, int *fds,
  * Server side: sockets.
  */
 
+/* Why a new peer may not be served, or NULL if it may. */
+static const char *
+ipc_server_refuse(struct ipc_server *srv, const struct ipc_peer *peer)
+{
+	struct ipc_conn	*c;
+	size_t		 n = 0;
+
+	if (srv->allow != NULL && !srv->allow(peer, srv->allowarg))
+		return ("not allowed");
+	if (srv->nconns >= IPC_MAX_CONNS)
+		return ("too many connections");
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->peer.uid == peer->uid)
+			n++;
+	if (n >= IPC_MAX_CONNS_PER_UID)
+		return ("too many connections from this user");
+	return (NULL);
+}
+
 int
 ipc_server_add_fd(struct ipc_server *srv, int fd)
 {
 	struct ipc_conn	*conn;
+	const char	*why;
 
-	if (srv->nconns >= IPC_MAX_CONNS) {
-		log_warnx("ipc: too many connections, refusing a new one");
-		close(fd);
-		errno = EMFILE;
-		return (-1);
-	}
 	if ((conn = ipc_conn_create(srv->base, fd, srv)) == NULL)
 		return (-1);
-	if (srv->allow != NULL && !srv->allow(&conn->peer, srv->allowarg)) {
-		log_warnx("ipc: refusing peer %s", conn->peername);
+	if ((why = ipc_server_refuse(srv, &conn->peer)) != NULL) {
+		log_warnx("ipc: refusing peer %s: %s", conn->peername, why);
 		conn->srv = NULL;
 		ipc_conn_kill(conn);
 		errno = EPERM;

@@ -34,6 +34,7 @@
 #define IPC_MAX_FDS		8	/* descriptors on one message */
 #define IPC_MAX_INFLIGHT	64	/* running calls per connection */
 #define IPC_MAX_CONNS		128	/* connections per server */
+#define IPC_MAX_CONNS_PER_UID	32	/* of them from one user */
 
 struct ipc_conn;
 struct ipc_server;
@@ -273,7 +274,8 @@ struct ipc_server *ipc_server_new(struct event_base *base,
 
 /*
  * Start listening. If systemd passed a listening socket named NAME
- * (LISTEN_FDS, LISTEN_FDNAMES) adopt it; otherwise create the socket at
+ * (LISTEN_FDS, LISTEN_FDNAMES; the unit's FileDescriptorName=, which
+ * defaults to the socket unit's name) adopt it; otherwise create it at
  * PATH with MODE, replacing a stale socket left by a dead process but
  * refusing to touch one a live process listens on, or a file that is
  * not a socket. Either NAME or PATH may be NULL. Returns 0, or -1 with

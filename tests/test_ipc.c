@@ -633,6 +633,38 @@ test_too_many_calls_wait_their_turn(void **state)
 	assert_true(hs.maxheld <= IPC_MAX_INFLIGHT);
 }
 
+static void
+test_big_calls_wait_their_turn(void **state)
+{
+	struct fx	*f = *state;
+	cJSON		*p = cJSON_CreateObject();
+	char		*pad = malloc(300 * 1024 + 1);
+	int		 i;
+
+	/* Four of these pass the server's budget for calls held at once. */
+	memset(pad, 'p', 300 * 1024);
+	pad[300 * 1024] = '\0';
+	cJSON_AddStringToObject(p, "pad", pad);
+	memset(&got, 0, sizeof(got));
+	for (i = 0; i < 10; i++)
+		assert_int_equal(ipc_conn_call(f->cli, T_LATER, p, 0, NULL, 0,
+		    order_cb, (void *)(intptr_t)i), 0);
+	run_until(f->base, &hs.nheld, 4);
+	run_idle(f->base);
+	assert_int_equal(hs.maxheld, 4);
+
+	for (i = 0; i < 10000 && got.n < 10; i++) {
+		release_held();
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got.n, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(got.ids[i], i);
+	assert_int_equal(hs.ndispatched, 10);
+	cJSON_Delete(p);
+	free(pad);
+}
+
 static struct {
 	int	 seen[16];
 	int	 n;
@@ -1423,6 +1455,26 @@ test_allow_check(void **state)
 	ipc_conn_free(c);
 }
 
+static void
+test_connections_per_user(void **state)
+{
+	struct fx	*f = *state;
+	int		 sv[2], added = 0;
+
+	/* The fixture's client is the first from this user. */
+	capture_start();
+	for (;;) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		close(sv[1]);
+		if (ipc_server_add_fd(f->srv, sv[0]) == -1)
+			break;
+		added++;
+	}
+	assert_non_null(strstr(capture_stop(), "too many connections from "
+	    "this user"));
+	assert_int_equal(added, IPC_MAX_CONNS_PER_UID - 1);
+}
+
 static char	tmpdir[64];
 
 static void
@@ -1588,6 +1640,7 @@ main(void)
 		FX(test_round_trip),
 		FX(test_calls_in_flight_answered_in_order),
 		FX(test_too_many_calls_wait_their_turn),
+		FX(test_big_calls_wait_their_turn),
 		FX(test_streamed_replies),
 		FX(test_oneway_gets_no_reply),
 		FX(test_unknown_method),
@@ -1615,6 +1668,7 @@ main(void)
 		cmocka_unit_test(test_msg_check),
 		FX(test_peer_credentials),
 		FX(test_allow_check),
+		FX(test_connections_per_user),
 		FX(test_listen_by_path),
 		cmocka_unit_test(test_listen_from_systemd),
 	};
