@@ -20,6 +20,24 @@
  * message, missing method, unexpected reply, too many descriptors) is a
  * misbehaving process: the event is logged with its pid and uid and the
  * connection is dropped. The server itself carries on.
+ *
+ * A server in outline:
+ *
+ *	static const struct ipc_param_spec check_params[] = {
+ *		{ "ieee", IPC_P_HEX, IPC_P_REQUIRED, 16, 16, NULL },
+ *		{ NULL, 0, 0, 0, 0, NULL }
+ *	};
+ *	static const struct ipc_method methods[] = {
+ *		{ IPC_FETCH_CHECK, fetch_check, check_params },
+ *		{ NULL, NULL, NULL }
+ *	};
+ *
+ *	srv = ipc_server_new(base, methods, ctx);
+ *	if (ipc_server_listen(srv, "fetch", path, 0660) == -1)
+ *		fatalx("cannot listen");
+ *
+ * and a client: ipc_connect, then ipc_conn_call with a callback, or
+ * ipc_conn_call_sync where blocking is fine.
  */
 
 #include <sys/types.h>
