@@ -724,6 +724,8 @@ otaindex_path_inside(const char *path, const char *dir)
 /*
  * Resolve a local url with realpath, so that neither ".." nor a symbolic
  * link can lead outside the allowed directories, and store the result.
+ * A link swapped in after the check needs write access to an allowed
+ * directory, which already means control over the images in it.
  */
 static int
 otaindex_resolve_local(struct otaindex_entry *e,

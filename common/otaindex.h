@@ -112,8 +112,10 @@ struct otaindex_opts {
 	 * Set only for an override index read from a local file: its
 	 * entries may then name local image files (a plain path or a
 	 * file: URL). Relative paths resolve against DATA_DIR; the resolved
-	 * file must lie inside DATA_DIR or one of LOCAL_DIRS. Every other
-	 * index may only point to http:// and https:// URLs.
+	 * file must lie inside DATA_DIR or one of LOCAL_DIRS. Such an entry
+	 * is completed from the file: what it leaves out is taken from the
+	 * header (and the SHA-512 computed), what it gives must agree.
+	 * Every other index may only point to http:// and https:// URLs.
 	 */
 	int			 allow_local_files;
 	const char		*data_dir;

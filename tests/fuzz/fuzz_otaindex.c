@@ -61,6 +61,23 @@ fuzz_match(const struct otaindex *const *list, size_t n,
 	otaindex_result_free(&res);
 }
 
+/* An encoded name is URL-safe whatever it was made from. */
+static void
+fuzz_encode(const char *s)
+{
+	char	*enc;
+	size_t	 i;
+
+	if ((enc = otaindex_uri_encode(s)) == NULL)
+		return;
+	for (i = 0; enc[i] != '\0'; i++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()%",
+		    enc[i]) == NULL)
+			abort();
+	free(enc);
+}
+
 /*
  * Hostile index text: parsed as a remote main index and as a local
  * override whose allowed directory does not exist, then matched with
@@ -95,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < list[0]->nentries; i++)
 		if (list[0]->entries[i].local_path != NULL)
 			abort();
+	for (i = 0; i < list[1]->nentries; i++)
+		fuzz_encode(list[1]->entries[i].url);
 	for (i = 0; i < list[1]->nentries && i < FUZZ_DEVICES; i++)
 		for (k = 0; k < 8; k++) {
 			fuzz_device(&list[1]->entries[i], k, &d);
