@@ -138,6 +138,9 @@ $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(PROGLIBS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL))
 
+# zotad-fetch's service test runs its own HTTP server.
+$(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
+
 check: all $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)
 

@@ -58,6 +58,8 @@ static const char *const confine_file_syscalls[] = {
 	/* the resolver's files; index, image and state files (Landlock
 	 * decides which) */
 	"openat", "statx", "getdents64",
+	/* realpath, which keeps an override's local images in the data dir */
+	"readlink", "readlinkat", "faccessat", "faccessat2",
 	/* atomic state files: temporary file, sync, rename, clean-up */
 	"fsync", "fdatasync", "fchmod", "rename", "renameat", "renameat2",
 	"unlink", "unlinkat", "mkdir", "mkdirat",

@@ -221,10 +221,12 @@ src_read_meta(struct fetchd *fd, struct src *s)
 		return (-1);
 	url = cJSON_GetObjectItemCaseSensitive(meta, "url");
 	fetched = cJSON_GetObjectItemCaseSensitive(meta, "fetched");
-	if (!cJSON_IsString(url) || strcmp(url->valuestring, s->location) != 0 ||
+	if (!cJSON_IsString(url) ||
+	    strcmp(url->valuestring, s->location) != 0 ||
 	    !cJSON_IsNumber(fetched) || fetched->valuedouble < 0 ||
 	    fetched->valuedouble > 1e15) {
-		log_warnx("%s: not the cache of %s, ignored", path, s->location);
+		log_warnx("%s: not the cache of %s, ignored", path,
+		    s->location);
 		cJSON_Delete(meta);
 		return (-1);
 	}
@@ -371,15 +373,19 @@ static int
 src_start(struct fetchd *fd, struct src *s, const char *reason)
 {
 	struct src_get	*g;
+	size_t		 max = fd->conf->zotad.max_index_size;
 	int		 cond = s->idx != NULL;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return (-1);
 	g->fd = fd;
 	g->src = s;
-	if (http_get(s->location, fd->conf->zotad.max_index_size,
-	    cond ? s->etag : NULL, cond ? s->lastmod : NULL, reason, src_got,
-	    g) == -1) {
+	/* A URL given in a call may name an image rather than an index. */
+	if (s != fd->main && s->kind == OTAINDEX_SRC_MAIN &&
+	    fd->conf->zotad.max_image_size > max)
+		max = fd->conf->zotad.max_image_size;
+	if (http_get(s->location, max, cond ? s->etag : NULL,
+	    cond ? s->lastmod : NULL, reason, src_got, g) == -1) {
 		free(g);
 		return (-1);
 	}

@@ -106,6 +106,17 @@ service_parse_ieee(const char *s, uint64_t *ieee)
 }
 
 static void
+service_bad_ieee(struct ipc_call *call)
+{
+	struct ipc_param_error	 err;
+
+	memset(&err, 0, sizeof(err));
+	snprintf(err.parameter, sizeof(err.parameter), "device.ieee");
+	err.reason = "not 0x and 16 hex digits";
+	ipc_call_invalid(call, &err);
+}
+
+static void
 service_device(struct check *c, const cJSON *d)
 {
 	c->dev.manufacturer_code = (uint16_t)ipc_param_int(d,
@@ -331,8 +342,7 @@ check_new(struct fetchd *fd, struct ipc_call *call, const cJSON *params,
 	c->now = time(NULL);
 	c->ieee_s = ipc_param_string(dev, "ieee", "");
 	if (service_parse_ieee(c->ieee_s, &c->ieee) == -1) {
-		service_error(call, IPC_ERR_INVALID_PARAMETER,
-		    "device.ieee: not 0x and 16 hex digits");
+		service_bad_ieee(call);
 		free(c);
 		return (NULL);
 	}
@@ -349,13 +359,16 @@ check_new(struct fetchd *fd, struct ipc_call *call, const cJSON *params,
 static int
 service_check_url(struct ipc_call *call, const cJSON *params)
 {
-	const char	*url;
+	const char		*url;
+	struct ipc_param_error	 err;
 
 	url = ipc_param_string(params, "url", NULL);
 	if (url == NULL || otaindex_is_http_url(url))
 		return (0);
-	service_error(call, IPC_ERR_INVALID_PARAMETER,
-	    "url: only http:// and https:// URLs are accepted");
+	memset(&err, 0, sizeof(err));
+	snprintf(err.parameter, sizeof(err.parameter), "url");
+	err.reason = "only http:// and https:// URLs are accepted";
+	ipc_call_invalid(call, &err);
 	return (-1);
 }
 
