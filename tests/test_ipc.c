@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "ipc.h"
 #include "ipc_catalogue.h"
 #include "log.h"
+#include "util.h"
 
 #define T_ECHO		"io.zotad.Test.Echo"
 #define T_LATER		"io.zotad.Test.Later"
@@ -34,6 +36,7 @@
 #define T_TYPED		"io.zotad.Test.Typed"
 #define T_PEER		"io.zotad.Test.Peer"
 #define T_HOLD		"io.zotad.Test.Hold"
+#define T_IMAGE		"io.zotad.Test.Image"
 
 #define T_MAXHELD	256
 #define T_TIMEOUT_MS	5000
@@ -206,6 +209,40 @@ h_hold(struct ipc_call *call, const cJSON *params, void *arg)
 	ipc_call_set_cancel(call, h_hold_cancel, NULL);
 }
 
+/* Hand over a file as a sealed memfd, the way images are handed over. */
+static void
+h_image(struct ipc_call *call, const cJSON *params, void *arg)
+{
+	char	 hex[SHA512_HEX_LEN + 1];
+	uint8_t	*buf;
+	size_t	 len;
+	cJSON	*r;
+	int	 fd;
+
+	(void)arg;
+	assert_int_equal(util_read_file(ipc_param_string(params, "path", ""),
+	    64 * 1024 * 1024, &buf, &len), 0);
+	fd = memfd_create("zotad-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL), 0);
+	util_sha512_hex(buf, len, hex);
+	free(buf);
+
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "size", (double)len);
+	cJSON_AddStringToObject(r, "sha512", hex);
+	assert_int_equal(ipc_call_reply_fds(call, r, &fd, 1), 0);
+	cJSON_Delete(r);
+	close(fd);
+}
+
+static const struct ipc_param_spec spec_image[] = {
+	{ "path", IPC_P_STRING, IPC_P_REQUIRED, 1, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct ipc_param_spec spec_count[] = {
 	{ "n", IPC_P_INT, IPC_P_REQUIRED, 0, 100, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
@@ -236,6 +273,7 @@ static const struct ipc_method methods[] = {
 	{ T_TYPED, h_typed, spec_typed },
 	{ T_PEER, h_peer, NULL },
 	{ T_HOLD, h_hold, NULL },
+	{ T_IMAGE, h_image, spec_image },
 	{ NULL, NULL, NULL }
 };
 
@@ -881,6 +919,86 @@ test_fd_to_client(void **state)
 	assert_string_equal(buf, "image bytes");
 	/* Received descriptors do not leak into programs we might run. */
 	assert_true(fcntl(res.fds[0], F_GETFD) & FD_CLOEXEC);
+	ipc_result_clear(&res);
+}
+
+/* The largest image among the fixtures, or skip when there are none. */
+static void
+fixture_image(char *path, size_t size)
+{
+	const char	*dir = getenv("ZOTAD_FIXTURES");
+	char		 images[512], file[1024];
+	struct dirent	*de;
+	struct stat	 st;
+	off_t		 best = -1;
+	DIR		*d;
+
+	if (dir == NULL)
+		dir = "../shared/fixtures/zigbee-ota";
+	snprintf(images, sizeof(images), "%s/images", dir);
+	if ((d = opendir(images)) == NULL) {
+		printf("# no OTA fixtures in %s: skipped\n", images);
+		skip();
+	}
+	while ((de = readdir(d)) != NULL) {
+		snprintf(file, sizeof(file), "%s/%s", images, de->d_name);
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size > best) {
+			best = st.st_size;
+			snprintf(path, size, "%s", file);
+		}
+	}
+	closedir(d);
+	if (best < 0) {
+		printf("# no OTA images in %s: skipped\n", images);
+		skip();
+	}
+}
+
+static void
+test_image_handover(void **state)
+{
+	struct fx		*f = *state;
+	struct ipc_result	 res;
+	char			 path[1024], hex[SHA512_HEX_LEN + 1];
+	cJSON			*params;
+	uint8_t			*buf;
+	size_t			 len, got_len = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	/* A real image, as a sealed memfd: the receiver hashes what it got. */
+	fixture_image(path, sizeof(path));
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "path", path);
+	assert_int_equal(ipc_conn_call_sync(f->cli, T_IMAGE, params, NULL, 0,
+	    T_TIMEOUT_MS, &res), 0);
+	cJSON_Delete(params);
+	assert_null(res.error);
+	assert_int_equal(res.nfds, 1);
+	fd = res.fds[0];
+	assert_true(fcntl(fd, F_GET_SEALS) & F_SEAL_WRITE);
+
+	len = (size_t)ipc_param_int(res.parameters, "size", 0);
+	assert_true(len > 0);
+	assert_non_null(buf = malloc(len + 1));
+	/* By position: the sender's file offset is shared, not ours. */
+	while ((n = pread(fd, buf + got_len, len + 1 - got_len,
+	    got_len)) > 0)
+		got_len += n;
+	assert_int_equal(got_len, len);
+	util_sha512_hex(buf, len, hex);
+	assert_string_equal(hex, ipc_param_string(res.parameters, "sha512",
+	    ""));
+	free(buf);
+
+	/* And it is the file's own hash, not just a consistent one. */
+	assert_int_equal(util_read_file(path, 64 * 1024 * 1024, &buf, &len),
+	    0);
+	util_sha512_hex(buf, len, hex);
+	free(buf);
+	assert_string_equal(hex, ipc_param_string(res.parameters, "sha512",
+	    ""));
 	ipc_result_clear(&res);
 }
 
@@ -1650,6 +1768,7 @@ main(void)
 		FX(test_many_in_one_write),
 		FX(test_fd_to_server),
 		FX(test_fd_to_client),
+		FX(test_image_handover),
 		FX(test_unclaimed_fds_are_closed),
 		FX(test_fds_on_pipelined_calls),
 		FX(test_oversize_message_dropped),
