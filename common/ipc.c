@@ -1766,16 +1766,32 @@ ipc_call_set_cancel(struct ipc_call *call,
 	call->cancelarg = arg;
 }
 
+/*
+ * Send the final reply TEXT and release the call. The peer pairs replies
+ * with calls by order, so a reply that cannot go (too big, say) is
+ * replaced by an error rather than left out.
+ */
+static int
+ipc_call_final(struct ipc_call *call, char *text, const int *fds,
+    size_t nfds)
+{
+	int	 rc;
+
+	rc = ipc_call_send(call, text, fds, nfds);
+	if (rc == -1 && !call->conn->dead && call->inorder &&
+	    ipc_call_send(call, ipc_msg_build("error", IPC_ERR_INTERNAL, NULL,
+	    ""), NULL, 0) == -1)
+		fatalx("ipc: cannot reply to %s", call->hdr.method);
+	ipc_call_finish(call);
+	return (rc);
+}
+
 int
 ipc_call_reply_fds(struct ipc_call *call, const cJSON *params,
     const int *fds, size_t nfds)
 {
-	int	 rc;
-
-	rc = ipc_call_send(call, ipc_msg_build(NULL, NULL, params, ""),
-	    fds, nfds);
-	ipc_call_finish(call);
-	return (rc);
+	return (ipc_call_final(call, ipc_msg_build(NULL, NULL, params, ""),
+	    fds, nfds));
 }
 
 int
@@ -1802,12 +1818,8 @@ int
 ipc_call_error(struct ipc_call *call, const char *error,
     const cJSON *params)
 {
-	int	 rc;
-
-	rc = ipc_call_send(call, ipc_msg_build("error", error, params, ""),
-	    NULL, 0);
-	ipc_call_finish(call);
-	return (rc);
+	return (ipc_call_final(call, ipc_msg_build("error", error, params,
+	    ""), NULL, 0));
 }
 
 int

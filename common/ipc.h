@@ -347,8 +347,9 @@ void	ipc_call_set_cancel(struct ipc_call *call,
 
 /*
  * Final reply with PARAMS (borrowed, may be NULL) and descriptors
- * (duplicated). Releases the call. Returns 0, or -1 when nothing could
- * be sent (connection gone, or message too big: logged).
+ * (duplicated). Releases the call. Returns 0, or -1 when the connection
+ * is gone or the reply could not be sent (too big, say: logged, and the
+ * peer gets IPC_ERR_INTERNAL instead).
  */
 int	ipc_call_reply(struct ipc_call *call, const cJSON *params);
 int	ipc_call_reply_fds(struct ipc_call *call, const cJSON *params,

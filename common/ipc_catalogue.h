@@ -26,11 +26,16 @@
 	"org.varlink.service.ExpectedMore"
 
 /*
+ * Sent by the IPC layer in place of a reply the server could not send
+ * (too big for the cap, say), so that replies still pair with calls.
+ */
+#define IPC_ERR_INTERNAL	"io.zotad.Ipc.InternalError"
+
+/*
  * Made up locally for a client's own callbacks, never sent: the
- * connection closed, or a blocking call ran out of time.
+ * connection closed.
  */
 #define IPC_ERR_DISCONNECTED	"io.zotad.Ipc.Disconnected"
-#define IPC_ERR_TIMEOUT		"io.zotad.Ipc.Timeout"
 
 /* io.zotad.Radio: served by zotad-radio on radio.sock. */
 #define IPC_RADIO_LIST_DEVICES	"io.zotad.Radio.ListDevices"

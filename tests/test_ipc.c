@@ -37,6 +37,7 @@
 #define T_PEER		"io.zotad.Test.Peer"
 #define T_HOLD		"io.zotad.Test.Hold"
 #define T_IMAGE		"io.zotad.Test.Image"
+#define T_BIG		"io.zotad.Test.Big"
 
 #define T_MAXHELD	256
 #define T_TIMEOUT_MS	5000
@@ -238,6 +239,28 @@ h_image(struct ipc_call *call, const cJSON *params, void *arg)
 	close(fd);
 }
 
+/* Reply with a string of the size asked for. */
+static void
+h_big(struct ipc_call *call, const cJSON *params, void *arg)
+{
+	size_t	 len = (size_t)ipc_param_int(params, "size", 0);
+	char	*pad = malloc(len + 1);
+	cJSON	*r = cJSON_CreateObject();
+
+	(void)arg;
+	memset(pad, 'b', len);
+	pad[len] = '\0';
+	cJSON_AddStringToObject(r, "pad", pad);
+	ipc_call_reply(call, r);
+	cJSON_Delete(r);
+	free(pad);
+}
+
+static const struct ipc_param_spec spec_big[] = {
+	{ "size", IPC_P_INT, IPC_P_REQUIRED, 0, 2 * IPC_MAX_MESSAGE, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct ipc_param_spec spec_image[] = {
 	{ "path", IPC_P_STRING, IPC_P_REQUIRED, 1, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
@@ -274,6 +297,7 @@ static const struct ipc_method methods[] = {
 	{ T_PEER, h_peer, NULL },
 	{ T_HOLD, h_hold, NULL },
 	{ T_IMAGE, h_image, spec_image },
+	{ T_BIG, h_big, spec_big },
 	{ NULL, NULL, NULL }
 };
 
@@ -611,9 +635,25 @@ test_round_trip(void **state)
 /* Replies received by order_cb, in arrival order. */
 static struct {
 	int	 ids[256];
+	char	 error[4][64];
+	int64_t	 size[4];
 	int	 n;
 	int	 errors;
 } got;
+
+/* Note the error and the "size" of each of the first few replies. */
+static void
+got_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
+{
+	(void)conn;
+	(void)arg;
+	if (got.n < 4) {
+		snprintf(got.error[got.n], sizeof(got.error[0]), "%s",
+		    r->error != NULL ? r->error : "");
+		got.size[got.n] = ipc_param_int(r->parameters, "size", -1);
+	}
+	got.n++;
+}
 
 static void
 order_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
@@ -821,6 +861,27 @@ test_too_big_to_send(void **state)
 	assert_int_equal(errno, EINVAL);
 	cJSON_Delete(p);
 	free(big);
+}
+
+static void
+test_reply_too_big(void **state)
+{
+	struct fx	*f = *state;
+	cJSON		*p = obj_int("size", IPC_MAX_MESSAGE);
+
+	/* The reply cannot go; an error takes its place, in its turn. */
+	memset(&got, 0, sizeof(got));
+	capture_start();
+	assert_int_equal(ipc_conn_call(f->cli, T_BIG, p, 0, NULL, 0,
+	    got_cb, NULL), 0);
+	assert_int_equal(ipc_conn_call(f->cli, T_ECHO, p, 0, NULL, 0,
+	    got_cb, NULL), 0);
+	run_until(f->base, &got.n, 2);
+	assert_non_null(strstr(capture_stop(), T_BIG));
+	assert_string_equal(got.error[0], IPC_ERR_INTERNAL);
+	assert_string_equal(got.error[1], "");
+	assert_int_equal(got.size[1], IPC_MAX_MESSAGE);
+	cJSON_Delete(p);
 }
 
 /*
@@ -1764,6 +1825,7 @@ main(void)
 		FX(test_unknown_method),
 		FX(test_large_reply),
 		FX(test_too_big_to_send),
+		FX(test_reply_too_big),
 		FX(test_split_byte_by_byte),
 		FX(test_many_in_one_write),
 		FX(test_fd_to_server),
