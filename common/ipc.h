@@ -228,9 +228,13 @@ int	ipc_conn_alive(const struct ipc_conn *conn);
  * Send a call to METHOD with PARAMS (borrowed; NULL for none) and FLAGS
  * (IPC_CALL_*). NFDS descriptors from FDS go with it; they are
  * duplicated, so the caller keeps its own. CB (not used for oneway
- * calls) gets the replies, in the order the calls were made. Returns 0,
- * or -1 with errno set: ENOTCONN when closed, EMSGSIZE when too big,
- * EINVAL for bad arguments, ENOBUFS when the peer is not reading.
+ * calls) gets the replies. Returns 0, or -1 with errno set: ENOTCONN
+ * when closed, EMSGSIZE when too big, EINVAL for bad arguments, ENOBUFS
+ * when the peer is not reading.
+ *
+ * The server runs calls side by side but answers them in the order they
+ * were made, so a stream that goes on for long (a subscription) holds
+ * back the replies to later calls: give it a connection of its own.
  */
 int	ipc_conn_call(struct ipc_conn *conn, const char *method,
 	    const cJSON *params, int flags, const int *fds, size_t nfds,
