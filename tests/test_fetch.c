@@ -838,7 +838,7 @@ test_offline_fallback(void **state)
 {
 	struct tf		*t = *state;
 	struct ipc_result	 res;
-	char			 path[PATH_MAX];
+	char			 path[PATH_MAX], url[128];
 	uint8_t			 buf[4096];
 
 	snprintf(path, sizeof(path), "%s/data/local.ota", t->dir);
@@ -863,6 +863,11 @@ test_offline_fallback(void **state)
 	ipc_result_clear(&res);
 	assert_int_equal(tf_count_log(t, "only the override index is used"),
 	    1);
+	/* An index the caller names by URL is not replaced, though. */
+	tf_url(t, "/gone.json", url, sizeof(url));
+	tf_check(t, DEV_A, 9, url, &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_INDEX_UNAVAILABLE, "404");
+	ipc_result_clear(&res);
 	assert_int_equal(tf_count_log(t, "index.json: HTTP status 500"), 1);
 
 	/* The local image is read from the data dir, not downloaded. */

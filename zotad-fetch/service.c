@@ -234,7 +234,9 @@ check_no_primary(struct check *c)
 {
 	char	 msg[CHECK_MESSAGE_LEN];
 
-	if (c->override != NULL && c->override->idx != NULL) {
+	/* A URL the caller named is not replaced by another index. */
+	if (c->override != NULL && c->override->idx != NULL &&
+	    (c->primary == c->fd->main || c->primary == c->fd->downgrade)) {
 		if (!c->primary->fallback_logged)
 			log_warnx("%s unavailable (%s): only the override "
 			    "index is used", c->primary->location,
