@@ -10,8 +10,11 @@
  * and every step waits for a reply or a line of it.
  */
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -1019,8 +1022,40 @@ test_fixture_image(void **state)
  * a serial-like device (a pseudo terminal) cannot be opened, nor a file
  * outside the allowed dirs, and exec kills the process.
  */
+enum tf_probe {
+	TF_PROBE_FILES,		/* the device and a file outside */
+	TF_PROBE_EXEC,
+	TF_PROBE_ABSTRACT	/* an abstract Unix socket outside */
+};
+
+/* The test's abstract socket, named by the parent before any fork. */
+static struct sockaddr_un	 tf_sun;
+static socklen_t		 tf_sunlen;
+
+static void
+tf_abstract_addr(struct sockaddr_un *sun, socklen_t *len)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    (size_t)snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1,
+	    "zotad-test-fetch-%d", (int)getpid()));
+}
+
 static int
-tf_confined_child(const char *dir, const char *tty, int try_exec)
+tf_probe_abstract(const struct sockaddr_un *sun, socklen_t len)
+{
+	int	 s;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return (5);
+	if (connect(s, (const struct sockaddr *)sun, len) != -1)
+		return (6);
+	return (errno == EPERM ? 0 : 7);
+}
+
+static int
+tf_confined_child(const char *dir, const char *tty, enum tf_probe probe)
 {
 	struct confine_paths	 p;
 	char			 state[PATH_MAX], cache[PATH_MAX];
@@ -1033,10 +1068,12 @@ tf_confined_child(const char *dir, const char *tty, int try_exec)
 	if (priv_drop("nobody", NULL, NULL) == -1 ||
 	    priv_no_new_privs() == -1 || confine_enter(&p) == -1)
 		return (3);
-	if (try_exec) {
+	if (probe == TF_PROBE_EXEC) {
 		execl("/bin/true", "true", (char *)NULL);
 		return (4);
 	}
+	if (probe == TF_PROBE_ABSTRACT)
+		return (tf_probe_abstract(&tf_sun, tf_sunlen));
 	if (open(tty, O_RDWR | O_NOCTTY) != -1)
 		return (1);
 	if (open("/etc/passwd", O_RDONLY) != -1)
@@ -1045,7 +1082,7 @@ tf_confined_child(const char *dir, const char *tty, int try_exec)
 }
 
 static int
-tf_run_confined(const char *dir, const char *tty, int try_exec)
+tf_run_confined(const char *dir, const char *tty, enum tf_probe probe)
 {
 	pid_t	 pid;
 	int	 status;
@@ -1053,7 +1090,7 @@ tf_run_confined(const char *dir, const char *tty, int try_exec)
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0)
-		_exit(tf_confined_child(dir, tty, try_exec));
+		_exit(tf_confined_child(dir, tty, probe));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return (status);
 }
@@ -1076,13 +1113,38 @@ test_sandbox(void **state)
 	/* Outside the sandbox the device opens: the test can tell. */
 	close(open(tty, O_RDWR | O_NOCTTY));
 
-	status = tf_run_confined(t->dir, tty, 0);
+	status = tf_run_confined(t->dir, tty, TF_PROBE_FILES);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	status = tf_run_confined(t->dir, tty, 1);
+	status = tf_run_confined(t->dir, tty, TF_PROBE_EXEC);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 	close(master);
+}
+
+/* Landlock 6 and later: no connecting to others' abstract sockets. */
+static void
+test_sandbox_abstract(void **state)
+{
+	struct tf	*t = *state;
+	int		 s, status;
+
+	if (getenv(SANDBOX_DEBUG_ENV) != NULL || syscall(
+	    SYS_landlock_create_ruleset, NULL, 0, 1U) < 6) {
+		print_message("# the kernel's Landlock has no socket scopes\n");
+		skip();
+	}
+	tf_abstract_addr(&tf_sun, &tf_sunlen);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s != -1);
+	assert_int_equal(bind(s, (struct sockaddr *)&tf_sun, tf_sunlen), 0);
+	assert_int_equal(listen(s, 1), 0);
+	/* Unconfined, the connection is accepted into the backlog. */
+	assert_int_equal(tf_probe_abstract(&tf_sun, tf_sunlen), 6);
+	status = tf_run_confined(t->dir, "/dev/null", TF_PROBE_ABSTRACT);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(s);
 }
 
 static void
@@ -1123,6 +1185,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_fixture_image,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_abstract,
 		    tf_setup, tf_teardown),
 	};
 

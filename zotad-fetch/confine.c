@@ -38,6 +38,20 @@
 /* Every right of the first Landlock ABI, so each is denied by default. */
 #define CONFINE_FS_ALL	((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
 
+/* Rights of later Landlock ABIs, which this system's headers may lack. */
+#define CONFINE_FS_TRUNCATE	(1ULL << 14)	/* ABI 3 */
+#define CONFINE_NET_BIND_TCP	(1ULL << 0)	/* ABI 4 */
+#define CONFINE_FS_IOCTL_DEV	(1ULL << 15)	/* ABI 5 */
+#define CONFINE_SCOPE_ABSTRACT	(1ULL << 0)	/* ABI 6: abstract sockets */
+#define CONFINE_SCOPE_SIGNAL	(1ULL << 1)	/* ABI 6 */
+
+/* The kernel's ruleset attribute as of ABI 6; older ones read less. */
+struct confine_ruleset {
+	uint64_t	 handled_access_fs;
+	uint64_t	 handled_access_net;
+	uint64_t	 scoped;
+};
+
 static const char *const confine_syscalls[] = {
 	/* descriptors: libevent, libcurl and the IPC layer */
 	"dup", "dup3", "pipe2", "eventfd2", "poll", "ppoll",
@@ -107,7 +121,8 @@ confine_file_access(uint64_t access)
 }
 
 static int
-confine_landlock_rules(int ruleset, const struct confine_paths *p)
+confine_landlock_rules(int ruleset, const struct confine_paths *p,
+    uint64_t extra_write)
 {
 	static const char *const resolver[] = {
 		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
@@ -117,9 +132,9 @@ confine_landlock_rules(int ruleset, const struct confine_paths *p)
 	size_t	 i;
 
 	if (confine_landlock_rule(ruleset, p->cache_dir,
-	    CONFINE_FS_WRITE) == -1 ||
+	    CONFINE_FS_WRITE | extra_write) == -1 ||
 	    confine_landlock_rule(ruleset, p->state_dir,
-	    CONFINE_FS_WRITE) == -1 ||
+	    CONFINE_FS_WRITE | extra_write) == -1 ||
 	    confine_landlock_rule(ruleset, p->data_dir, CONFINE_FS_READ) == -1)
 		return (-1);
 	for (i = 0; resolver[i] != NULL; i++)
@@ -129,11 +144,39 @@ confine_landlock_rules(int ruleset, const struct confine_paths *p)
 	return (0);
 }
 
+/*
+ * Handle every right the kernel knows, so that what is not granted is
+ * denied: no binding of TCP ports, no device ioctls, no connecting to
+ * abstract Unix sockets or signalling processes outside the sandbox.
+ */
+static size_t
+confine_ruleset(int abi, struct confine_ruleset *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->handled_access_fs = CONFINE_FS_ALL;
+	if (abi >= 2)
+		attr->handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		attr->handled_access_fs |= CONFINE_FS_TRUNCATE;
+	if (abi >= 5)
+		attr->handled_access_fs |= CONFINE_FS_IOCTL_DEV;
+	if (abi >= 4)
+		attr->handled_access_net = CONFINE_NET_BIND_TCP;
+	if (abi >= 6)
+		attr->scoped = CONFINE_SCOPE_ABSTRACT | CONFINE_SCOPE_SIGNAL;
+	if (abi >= 6)
+		return (sizeof(*attr));
+	if (abi >= 4)
+		return (offsetof(struct confine_ruleset, scoped));
+	return (offsetof(struct confine_ruleset, handled_access_net));
+}
+
 static int
 confine_landlock(const struct confine_paths *p)
 {
-	struct landlock_ruleset_attr	 attr;
-	int				 abi, fd;
+	struct confine_ruleset	 attr;
+	size_t			 size;
+	int			 abi, fd;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
@@ -142,16 +185,14 @@ confine_landlock(const struct confine_paths *p)
 		    "by the user and seccomp only");
 		return (0);
 	}
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = CONFINE_FS_ALL;
-	if (abi >= 2)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
-	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr,
-	    sizeof(attr), 0)) == -1) {
+	size = confine_ruleset(abi, &attr);
+	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size,
+	    0)) == -1) {
 		log_warn("landlock_create_ruleset");
 		return (-1);
 	}
-	if (confine_landlock_rules(fd, p) == -1 ||
+	if (confine_landlock_rules(fd, p, abi >= 3 ? CONFINE_FS_TRUNCATE :
+	    0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, fd, 0) == -1) {
 		log_warn("landlock_restrict_self");
 		close(fd);
