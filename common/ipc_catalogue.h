@@ -45,11 +45,20 @@
 #define IPC_RADIO_ABORT		"io.zotad.Radio.Abort"
 #define IPC_RADIO_PERMIT_JOIN	"io.zotad.Radio.PermitJoin"
 #define IPC_RADIO_SUBSCRIBE	"io.zotad.Radio.Subscribe"
+#define IPC_RADIO_GET_DEVICE	"io.zotad.Radio.GetDevice"
+#define IPC_RADIO_UNSCHEDULE	"io.zotad.Radio.Unschedule"
 
 #define IPC_RADIO_ERR_NO_SUCH_DEVICE	"io.zotad.Radio.NoSuchDevice"
 #define IPC_RADIO_ERR_DEVICE_BUSY	"io.zotad.Radio.DeviceBusy"
 #define IPC_RADIO_ERR_NOT_SUPPORTED	"io.zotad.Radio.NotSupported"
 #define IPC_RADIO_ERR_NOT_RUNNING	"io.zotad.Radio.NetworkNotRunning"
+#define IPC_RADIO_ERR_NO_RESPONSE	"io.zotad.Radio.NoResponse"
+#define IPC_RADIO_ERR_NO_IMAGE		"io.zotad.Radio.NoImageAvailable"
+#define IPC_RADIO_ERR_IMAGE_INVALID	"io.zotad.Radio.ImageInvalid"
+#define IPC_RADIO_ERR_BATTERY_LOW	"io.zotad.Radio.BatteryLow"
+#define IPC_RADIO_ERR_UPDATE_FAILED	"io.zotad.Radio.UpdateFailed"
+#define IPC_RADIO_ERR_ABORTED		"io.zotad.Radio.Aborted"
+#define IPC_RADIO_ERR_FETCH_UNAVAILABLE	"io.zotad.Radio.FetchUnavailable"
 
 /* io.zotad.Fetch: served by zotad-fetch on fetch.sock. */
 #define IPC_FETCH_CHECK		"io.zotad.Fetch.Check"
