@@ -105,8 +105,11 @@ fetch_sources(struct fetchd *fd)
 	fd->main = src_new(conf->zotad.index_url, OTAINDEX_SRC_MAIN);
 	fd->downgrade = src_new(conf->zotad.downgrade_index_url,
 	    OTAINDEX_SRC_DOWNGRADE);
-	if (fd->main == NULL || fd->downgrade == NULL)
+	fd->vendor = src_new(conf->ota.ikea_ota_use_test_url ?
+	    PROVIDER_IKEA_TEST_URL : PROVIDER_IKEA_URL, OTAINDEX_SRC_MAIN);
+	if (fd->main == NULL || fd->downgrade == NULL || fd->vendor == NULL)
 		fatal("index sources");
+	fd->vendor->provider = provider_find("ikea");
 	if ((ov = conf->ota.zigbee_ota_override_index_location) != NULL &&
 	    (fd->override = src_new(ov, OTAINDEX_SRC_OVERRIDE)) == NULL)
 		fatal("override index");
@@ -145,6 +148,7 @@ fetch_free(struct fetchd *fd)
 	src_free(fd->main);
 	src_free(fd->downgrade);
 	src_free(fd->override);
+	src_free(fd->vendor);
 	gate_free(fd->gate);
 	event_base_free(fd->base);
 }

@@ -180,6 +180,35 @@ void	cache_image_drop(const char *dir, const char *sha);
 int	cache_image_evict(const char *dir, uint64_t cap);
 
 /*
+ * Vendor feeds (providers.c), turned into zigbee-OTA index entries and
+ * consulted, after the override and the upgrade index, for devices of
+ * their own manufacturer only.
+ */
+
+#define PROVIDER_IKEA_URL \
+	"http://fw.ota.homesmart.ikea.net/feed/version_info.json"
+#define PROVIDER_IKEA_TEST_URL \
+	"http://fw.test.ota.homesmart.ikea.net/feed/version_info.json"
+#define PROVIDER_IKEA_MANUFACTURER	0x117c
+
+struct cJSON;
+
+struct provider {
+	const char	*name;
+	uint16_t	 manufacturer_code;	/* the devices it serves */
+	/*
+	 * Turn the feed in BUF (LEN bytes) into a new JSON array of index
+	 * entries in *OUT. Returns 0, or -1 with ERR when the feed as a
+	 * whole is unusable; bad items are skipped.
+	 */
+	int		(*convert)(const char *buf, size_t len,
+			    struct cJSON **out, char *err, size_t errlen);
+};
+
+/* The provider called NAME ("ikea"), or NULL. */
+const struct provider *provider_find(const char *name);
+
+/*
  * The daemon's state, shared by its modules.
  */
 
@@ -197,6 +226,7 @@ struct fetchd {
 	struct src		*main;		/* the upgrade index */
 	struct src		*downgrade;	/* the downgrade index */
 	struct src		*override;	/* NULL when not configured */
+	struct src		*vendor;	/* IKEA's feed */
 	struct src		*extra;		/* URLs given in calls */
 	uid_t			 radio_uid;	/* the one client, with root */
 	int			 have_radio_uid;
@@ -215,6 +245,7 @@ struct src {
 	char			*location;	/* URL or absolute path */
 	enum otaindex_source	 kind;
 	int			 local;		/* a file, read each time */
+	const struct provider	*provider;	/* NULL: zigbee-OTA format */
 	struct otaindex		*idx;		/* NULL: none yet */
 	time_t			 fetched;
 	char			 etag[256];

@@ -169,12 +169,39 @@ src_is_image(const uint8_t *buf, size_t len)
 	return (0);
 }
 
+/* A vendor feed, as zigbee-OTA entries. */
+static struct otaindex *
+src_parse_vendor(struct fetchd *fd, struct src *s, const uint8_t *buf,
+    size_t len, char *err, size_t errlen)
+{
+	struct otaindex_opts	 o;
+	struct otaindex		*idx;
+	cJSON			*arr;
+	char			*text;
+
+	if (s->provider->convert((const char *)buf, len, &arr, err,
+	    errlen) == -1)
+		return (NULL);
+	text = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	src_opts(fd, s, &o);
+	idx = otaindex_parse(text, strlen(text), &o, err, errlen);
+	free(text);
+	return (idx);
+}
+
 static struct otaindex *
 src_parse(struct fetchd *fd, struct src *s, const uint8_t *buf, size_t len,
     char *err, size_t errlen)
 {
 	struct otaindex_opts	 o;
 
+	if (s->provider != NULL)
+		return (src_parse_vendor(fd, s, buf, len, err, errlen));
 	if (s->kind == OTAINDEX_SRC_MAIN && s != fd->main && src_is_image(buf,
 	    len))
 		return (src_parse_image(fd, s, buf, len, err, errlen));

@@ -76,6 +76,7 @@ struct check {
 	enum gate_verdict	 verdict;
 	struct src		*primary;
 	struct src		*override;
+	struct src		*vendor;	/* for its own devices */
 	int			 pending;
 	int			 contacted;
 	time_t			 now;
@@ -160,7 +161,13 @@ check_entry_json(const struct check *c, const struct otaindex_entry *e)
 
 	if ((j = otaindex_entry_to_json(e)) == NULL)
 		return (NULL);
-	if (c->primary != c->fd->main && c->primary != c->fd->downgrade &&
+	if (c->vendor != NULL && c->vendor->idx != NULL &&
+	    e >= c->vendor->idx->entries &&
+	    e < c->vendor->idx->entries + c->vendor->idx->nentries)
+		cJSON_AddStringToObject(j, "source",
+		    c->vendor->provider->name);
+	else if (c->primary != c->fd->main &&
+	    c->primary != c->fd->downgrade &&
 	    e->source != OTAINDEX_SRC_OVERRIDE)
 		cJSON_AddStringToObject(j, "source", "url");
 	else
@@ -260,7 +267,7 @@ check_no_primary(struct check *c)
 static void
 check_finish(struct check *c)
 {
-	const struct otaindex	*idx[2];
+	const struct otaindex	*idx[3];
 	struct otaindex_result	 res;
 	size_t			 n = 0;
 
@@ -274,6 +281,8 @@ check_finish(struct check *c)
 		idx[n++] = c->override->idx;
 	if (c->primary->idx != NULL)
 		idx[n++] = c->primary->idx;
+	if (c->vendor != NULL && c->vendor->idx != NULL)
+		idx[n++] = c->vendor->idx;
 	if (otaindex_match(idx, n, &c->dev, c->downgrade ?
 	    OTAINDEX_DOWNGRADE : OTAINDEX_UPGRADE, &res) == -1) {
 		service_error(c->call, IPC_FETCH_ERR_INDEX_UNAVAILABLE,
@@ -310,13 +319,15 @@ check_run(struct check *c)
 	    "automatic" : "manual", c->getimage ? "update" : "check",
 	    c->ieee_s);
 	/* One extra count keeps callbacks made at once from finishing. */
-	c->pending = 1 + (c->override != NULL);
+	c->pending = 2 + (c->override != NULL) + (c->vendor != NULL);
 	if (c->override != NULL)
 		c->contacted |= src_update(c->fd, c->override, c->verdict,
 		    c->now, reason, check_src_done, c);
-	c->pending++;
 	c->contacted |= src_update(c->fd, c->primary, c->verdict, c->now,
 	    reason, check_src_done, c);
+	if (c->vendor != NULL)
+		c->contacted |= src_update(c->fd, c->vendor, c->verdict,
+		    c->now, reason, check_src_done, c);
 	/* Recorded before any answer, so a second call waits its turn. */
 	if (c->contacted && c->verdict == GATE_NETWORK)
 		gate_record(c->fd->gate, c->ieee, c->now);
@@ -355,6 +366,11 @@ check_new(struct fetchd *fd, struct ipc_call *call, const cJSON *params,
 	url = ipc_param_string(params, "url", NULL);
 	c->primary = url != NULL ? src_extra(fd, url) : c->downgrade ?
 	    fd->downgrade : fd->main;
+	/* A vendor's feed is asked about that vendor's devices only. */
+	if (url == NULL && !c->downgrade && fd->vendor != NULL &&
+	    c->dev.manufacturer_code ==
+	    fd->vendor->provider->manufacturer_code)
+		c->vendor = fd->vendor;
 	return (c);
 }
 
