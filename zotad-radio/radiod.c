@@ -2,28 +2,164 @@
  * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
  */
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "adapter.h"
+#include "atomicfile.h"
 #include "config.h"
+#include "confine.h"
+#include "devices.h"
+#include "fetchc.h"
+#include "interview.h"
 #include "log.h"
+#include "otasrv.h"
+#include "priv.h"
 #include "radiod.h"
+#include "service.h"
+#include "zcl.h"
+#include "zclreq.h"
 #include "zstack.h"
+
+#define RADIOD_FETCH_SOCK	"fetch.sock"
+#define RADIOD_RADIO_SOCK	"radio.sock"
 
 struct radiod {
 	struct event_base	*base;
 	const struct config	*conf;
 	struct adapter		*ad;
+	struct registry		*reg;
+	struct zclreq		*z;
+	struct fetchc		*fc;
+	struct otas		*ota;
+	struct service		*sv;
 };
+
+static void
+radiod_device_event(struct radiod *rd, uint64_t ieee, const char *what)
+{
+	cJSON	*ev;
+	char	 s[19];
+
+	if ((ev = cJSON_CreateObject()) == NULL)
+		return;
+	dev_ieee_str(ieee, s);
+	cJSON_AddStringToObject(ev, "type", "device");
+	cJSON_AddStringToObject(ev, "ieee", s);
+	cJSON_AddStringToObject(ev, "event", what);
+	service_event(rd->sv, ev);
+	cJSON_Delete(ev);
+}
+
+static void
+radiod_ota_event(const cJSON *ev, void *arg)
+{
+	struct radiod	*rd = arg;
+
+	service_event(rd->sv, ev);
+}
 
 static void
 radiod_state_cb(enum adapter_state st, void *arg)
 {
 	(void)arg;
 	log_info("adapter %s", st == ADAPTER_UP ? "up" : "down");
+}
+
+static void
+radiod_interviewed(uint64_t ieee, int ok, void *arg)
+{
+	struct radiod	*rd = arg;
+
+	radiod_device_event(rd, ieee, ok ? "interviewed" :
+	    "interview_failed");
+}
+
+/* A device we heard of: record it and interview it if need be. */
+static void
+radiod_seen(struct radiod *rd, uint16_t nwk, uint64_t ieee, int announce)
+{
+	struct device	*d = reg_find(rd->reg, ieee);
+	int		 is_new = d == NULL;
+	char		 s[19];
+
+	if ((d = reg_add(rd->reg, ieee, nwk)) == NULL) {
+		log_warnx("device registry full: device ignored");
+		return;
+	}
+	d->last_seen = time(NULL);
+	dev_ieee_str(ieee, s);
+	if (is_new) {
+		log_info("device %s joined (0x%04x)", s, nwk);
+		radiod_device_event(rd, ieee, "joined");
+	}
+	reg_save(rd->reg);
+	if (announce)
+		otas_device_back(rd->ota, ieee);
+	if (d->interview == DEV_IV_NONE || (announce &&
+	    d->interview == DEV_IV_FAILED))
+		iv_start(rd->ad, rd->z, rd->reg, ieee, radiod_interviewed, rd);
+}
+
+static void
+radiod_joined_cb(uint16_t nwk, uint64_t ieee, void *arg)
+{
+	radiod_seen(arg, nwk, ieee, 0);
+}
+
+static void
+radiod_announce_cb(uint16_t nwk, uint64_t ieee, uint8_t caps, void *arg)
+{
+	struct radiod	*rd = arg;
+	struct device	*d;
+
+	radiod_seen(rd, nwk, ieee, 1);
+	if ((d = reg_find(rd->reg, ieee)) != NULL)
+		d->rx_on_idle = (caps & 0x08) != 0;
+}
+
+static void
+radiod_left_cb(uint16_t nwk, uint64_t ieee, void *arg)
+{
+	struct radiod	*rd = arg;
+	char		 s[19];
+
+	if (reg_find(rd->reg, ieee) == NULL)
+		return;
+	dev_ieee_str(ieee, s);
+	log_info("device %s (0x%04x) left the network", s, nwk);
+	otas_abort(rd->ota, ieee);
+	reg_remove(rd->reg, ieee);
+	reg_save(rd->reg);
+	radiod_device_event(rd, ieee, "left");
+}
+
+static void
+radiod_zcl_cb(const struct adapter_msg *m, void *arg)
+{
+	struct radiod	*rd = arg;
+	struct device	*d = reg_find_nwk(rd->reg, m->nwk);
+
+	if (d != NULL)
+		d->last_seen = time(NULL);
+	if (zclreq_dispatch(rd->z, m))
+		return;
+	if (m->cluster == ZCL_CLUSTER_OTA)
+		otas_handle(rd->ota, m);
+	else
+		log_debug("ZCL from 0x%04x, cluster 0x%04x: not for us",
+		    m->nwk, m->cluster);
 }
 
 static void
@@ -36,27 +172,99 @@ radiod_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(rd->base);
 }
 
+/* Our directories, owned by the user we become. */
+static void
+radiod_dirs(const struct config *conf)
+{
+	const char	*dirs[2] = { conf->zotad.state_dir, conf->zotad.run_dir };
+	struct priv_ids	 ids;
+	size_t		 i;
+	int		 root = priv_is_root();
+
+	if (root && priv_lookup(&ids, conf->zotad.user_radio, NULL, NULL) ==
+	    -1)
+		fatalx("cannot run as user %s", conf->zotad.user_radio);
+	for (i = 0; i < 2; i++) {
+		if (mkdir(dirs[i], 0750) == -1 && errno != EEXIST)
+			fatal("%s", dirs[i]);
+		if (root && chown(dirs[i], ids.uid, ids.gid) == -1)
+			fatal("chown %s", dirs[i]);
+	}
+	if (atomic_cleanup(conf->zotad.state_dir) > 0)
+		log_info("removed temporary files a crash left in %s",
+		    conf->zotad.state_dir);
+}
+
+static void
+radiod_allow_mqtt(struct radiod *rd)
+{
+	struct passwd	*pw;
+
+	/* Looked up now: /etc/passwd is one of the files we stop using. */
+	if ((pw = getpwnam(rd->conf->zotad.user_mqtt)) != NULL)
+		service_allow_uid(rd->sv, pw->pw_uid);
+}
+
+static void
+radiod_build(struct radiod *rd)
+{
+	struct adapter_cbs	 cbs = { radiod_state_cb, radiod_zcl_cb,
+				    radiod_joined_cb, radiod_announce_cb,
+				    radiod_left_cb };
+	char			 path[4096];
+
+	if ((rd->reg = reg_new(rd->conf->zotad.state_dir)) == NULL ||
+	    (rd->ad = zstack_new(rd->base, rd->conf, &cbs, rd)) == NULL ||
+	    (rd->z = zclreq_new(rd->base, rd->ad)) == NULL)
+		fatalx("out of memory");
+	snprintf(path, sizeof(path), "%s/%s", rd->conf->zotad.run_dir,
+	    RADIOD_FETCH_SOCK);
+	if ((rd->fc = fetchc_new(rd->base, path,
+	    rd->conf->zotad.max_image_size)) == NULL ||
+	    (rd->ota = otas_new(rd->base, rd->conf, rd->ad, rd->z, rd->reg,
+	    rd->fc, radiod_ota_event, rd)) == NULL ||
+	    (rd->sv = service_new(rd->base, rd->reg, rd->ota, rd->ad,
+	    rd->conf->zotad.max_image_size)) == NULL)
+		fatalx("out of memory");
+	snprintf(path, sizeof(path), "%s/%s", rd->conf->zotad.run_dir,
+	    RADIOD_RADIO_SOCK);
+	if (service_listen(rd->sv, path) == -1)
+		fatalx("cannot serve %s", path);
+	radiod_allow_mqtt(rd);
+}
+
 int
 radiod_main(const struct config *conf)
 {
-	struct radiod		 rd = { 0 };
-	struct adapter_cbs	 cbs = { 0 };
-	struct event		*sigterm, *sigint;
+	struct radiod	 rd = { 0 };
+	struct event	*sigterm, *sigint;
+	int		 n;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	rd.conf = conf;
-	cbs.state = radiod_state_cb;
-	if ((rd.ad = zstack_new(rd.base, conf, &cbs, &rd)) == NULL)
-		fatalx("out of memory");
+	radiod_dirs(conf);
+	radiod_build(&rd);
+	if ((n = reg_load(rd.reg, conf->data_dir)) >= 0)
+		log_info("%d devices known", n);
 	sigterm = evsignal_new(rd.base, SIGTERM, radiod_signal_cb, &rd);
 	sigint = evsignal_new(rd.base, SIGINT, radiod_signal_cb, &rd);
-	evsignal_add(sigterm, NULL);
-	evsignal_add(sigint, NULL);
+	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ==
+	    -1 || evsignal_add(sigint, NULL) == -1)
+		fatalx("cannot handle signals");
+	/* Acquire, then lock: the port is opened before the drop. */
 	adapter_start(rd.ad);
+	if (radio_confine(conf) == -1)
+		fatalx("refusing to run without the sandbox");
+	otas_restore(rd.ota);
 	event_base_dispatch(rd.base);
+	service_free(rd.sv);
+	otas_free(rd.ota);
+	fetchc_free(rd.fc);
+	zclreq_free(rd.z);
 	adapter_free(rd.ad);
+	reg_free(rd.reg);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(rd.base);
