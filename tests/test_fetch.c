@@ -964,6 +964,55 @@ test_bad_calls(void **state)
 	assert_int_equal(thttpd_total(t->http), 0);
 }
 
+static char *
+tf_hex_param(const uint8_t *buf, size_t len)
+{
+	char	*s;
+
+	s = malloc(2 * len + 16);
+	assert_non_null(s);
+	strcpy(s, "\"hex\": \"");
+	util_hex(buf, len, s + strlen(s));
+	strcat(s, "\"");
+	return (s);
+}
+
+/* An uploaded image is checked and handed back without any contact. */
+static void
+test_upload(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+	uint8_t			*buf, back[2048];
+	size_t			 len;
+	char			*hex;
+
+	tf_start(t);
+	buf = tf_make_image(1, 9, 1800, &len);
+	hex = tf_hex_param(buf, len);
+	tf_get_image(t, DEV_A, 1, hex, &res);
+	assert_null(res.error);
+	assert_int_equal(res.nfds, 1);
+	assert_int_equal(read(res.fds[0], back, sizeof(back)), (ssize_t)len);
+	assert_memory_equal(back, buf, len);
+	ipc_result_clear(&res);
+
+	/* For another image type than the device's: refused. */
+	tf_get_image(t, DEV_A, 2, hex, &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_IMAGE_INVALID, "image type");
+	ipc_result_clear(&res);
+	/* Not an OTA file at all. */
+	tf_get_image(t, DEV_A, 1, "\"hex\": \"00112233\"", &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_IMAGE_INVALID, NULL);
+	ipc_result_clear(&res);
+	tf_get_image(t, DEV_A, 1, "\"hex\": \"001\"", &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_IMAGE_INVALID, "odd");
+	ipc_result_clear(&res);
+	assert_int_equal(thttpd_total(t->http), 0);
+	free(hex);
+	free(buf);
+}
+
 /* A real image from the fixtures, given by URL, arrives intact. */
 static void
 test_fixture_image(void **state)
@@ -1181,6 +1230,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_disabled,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_calls,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_upload,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_fixture_image,
 		    tf_setup, tf_teardown),

@@ -136,9 +136,6 @@ void	http_shutdown(void);
 int	http_get(const char *url, size_t max, const char *etag,
 	    const char *lastmod, const char *reason, http_cb *cb, void *arg);
 
-/* How many transfers have been started since http_init. */
-unsigned long http_started(void);
-
 /*
  * Image verification, the image cache and the hand-over, without any
  * network (verify.c).

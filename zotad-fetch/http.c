@@ -49,7 +49,6 @@ static struct {
 	uint8_t			*ca;
 	size_t			 calen;
 	long			 timeout;
-	unsigned long		 started;
 } http;
 
 static void	http_check_done(void);
@@ -439,7 +438,6 @@ http_get(const char *url, size_t max, const char *etag, const char *lastmod,
 		goto fail;
 	x->next = http.xfers;
 	http.xfers = x;
-	http.started++;
 	log_info("GET %s (%s)", url, reason);
 	return (0);
  fail:
@@ -447,10 +445,4 @@ http_get(const char *url, size_t max, const char *etag, const char *lastmod,
 	if (x != NULL)
 		http_xfer_free(x);
 	return (-1);
-}
-
-unsigned long
-http_started(void)
-{
-	return (http.started);
 }

@@ -60,6 +60,8 @@ static const struct ipc_param_spec service_image_spec[] = {
 	{ "device", IPC_P_OBJECT, IPC_P_REQUIRED, 0, 0, service_device_spec },
 	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
 	{ "url", IPC_P_STRING, IPC_P_NULLABLE, 1, 2048, NULL },
+	/* An image the user uploaded, checked here like any other. */
+	{ "hex", IPC_P_HEX, IPC_P_NULLABLE, 2, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -424,9 +426,99 @@ service_check(struct ipc_call *call, const cJSON *params, void *arg)
 }
 
 static void
+service_hex_decode(const char *hex, uint8_t *buf, size_t len)
+{
+	size_t	 i;
+	int	 hi, lo;
+
+	for (i = 0; i < len; i++) {
+		hi = hex[2 * i];
+		lo = hex[2 * i + 1];
+		hi = hi <= '9' ? hi - '0' : (hi | 0x20) - 'a' + 10;
+		lo = lo <= '9' ? lo - '0' : (lo | 0x20) - 'a' + 10;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+}
+
+/* The entry an uploaded image stands for: its own header's identity. */
+static int
+service_upload_entry(const uint8_t *buf, size_t len,
+    const struct otaindex_device *dev, struct otaindex_entry *e,
+    char *why, size_t whylen)
+{
+	if (otaindex_entry_from_image(buf, len, "upload.ota", "upload", e,
+	    why, whylen) == -1)
+		return (-1);
+	if (e->manufacturer_code != dev->manufacturer_code ||
+	    e->image_type != dev->image_type) {
+		snprintf(why, whylen, "the image is for manufacturer 0x%04x "
+		    "image type 0x%04x, not this device's 0x%04x 0x%04x",
+		    e->manufacturer_code, e->image_type,
+		    dev->manufacturer_code, dev->image_type);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+service_upload(struct check *c, const char *hex)
+{
+	struct otaindex_entry	 e;
+	char			 sha[SHA512_HEX_LEN + 1], why[VERIFY_WHY_LEN];
+	size_t			 len = strlen(hex) / 2;
+	uint8_t			*buf;
+	int			 memfd = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (len > c->fd->conf->zotad.max_image_size) {
+		snprintf(why, sizeof(why), "size: %zu bytes, more than the "
+		    "limit of %zu", len, c->fd->conf->zotad.max_image_size);
+		service_error(c->call, IPC_FETCH_ERR_IMAGE_INVALID, why);
+		return;
+	}
+	if ((buf = malloc(len + 1)) == NULL) {
+		service_error(c->call, IPC_FETCH_ERR_IMAGE_INVALID,
+		    "out of memory");
+		return;
+	}
+	service_hex_decode(hex, buf, len);
+	if (service_upload_entry(buf, len, &c->dev, &e, why,
+	    sizeof(why)) == -1 || verify_image(buf, len, &e,
+	    c->fd->conf->zotad.max_image_size, sha, why, sizeof(why)) == -1)
+		service_error(c->call, IPC_FETCH_ERR_IMAGE_INVALID, why);
+	else if ((memfd = verify_memfd(buf, len, "zotad-ota-upload")) == -1)
+		service_error(c->call, IPC_FETCH_ERR_DOWNLOAD_FAILED,
+		    "cannot hand the image over");
+	else {
+		c->entry = otaindex_entry_to_json(&e);
+		if (c->entry != NULL)
+			cJSON_AddStringToObject(c->entry, "source", "upload");
+		check_image_done(c->fd, memfd, sha, len, NULL, NULL, c);
+		c = NULL;
+	}
+	otaindex_entry_clear(&e);
+	free(buf);
+	if (c != NULL)
+		check_free(c);
+}
+
+static void
 service_get_image(struct ipc_call *call, const cJSON *params, void *arg)
 {
-	service_start_check(call, params, arg, 1);
+	struct check	*c;
+	const char	*hex;
+
+	if ((hex = ipc_param_string(params, "hex", NULL)) == NULL) {
+		service_start_check(call, params, arg, 1);
+		return;
+	}
+	if (strlen(hex) % 2 != 0) {
+		service_error(call, IPC_FETCH_ERR_IMAGE_INVALID,
+		    "hex: an odd number of digits");
+		return;
+	}
+	if ((c = check_new(arg, call, params, 1)) != NULL)
+		service_upload(c, hex);
 }
 
 static const struct ipc_method service_methods[] = {
@@ -454,6 +546,9 @@ service_start(struct fetchd *fd)
 	    NULL)
 		return (-1);
 	ipc_server_set_allow(fd->srv, service_allow, fd);
+	/* Room for an uploaded image in hex, from our one trusted peer. */
+	ipc_server_set_max_message(fd->srv,
+	    2 * fd->conf->zotad.max_image_size + IPC_MAX_MESSAGE);
 	snprintf(path, sizeof(path), "%s/%s", fd->conf->zotad.run_dir,
 	    FETCH_SOCKET_NAME);
 	return (ipc_server_listen(fd->srv, FETCH_SOCKET_NAME, path, 0666));
