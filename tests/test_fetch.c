@@ -72,6 +72,7 @@ struct tf {
 	struct ipc_conn		*conn;
 	int			 timed_out;
 	size_t			 max_image;
+	int			 proxy;		/* http_proxy: ourselves */
 };
 
 /* Images the index serves, each for its own image type. */
@@ -316,6 +317,18 @@ tf_exec_daemon(struct tf *t, int out)
 	/* A sanitizer build's leak check at exit needs ptrace, which the
 	 * sandbox rightly forbids. */
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	unsetenv("all_proxy");
+	if (t->proxy) {
+		char	 url[64];
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u", t->port);
+		setenv("http_proxy", url, 1);
+	}
 	execl(tf_daemon, "zotad-fetch", "-d", "-f", t->conf, (char *)NULL);
 	_exit(127);
 }
@@ -626,6 +639,8 @@ test_index_faults(void **state)
 	thttpd_route(t->http, "/to-http", loc, strlen(loc), THTTPD_REDIRECT);
 	thttpd_route(t->http, "/junk.json", "{\"not\": \"an index\"}", 19,
 	    THTTPD_OK);
+	snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/loop", t->port);
+	thttpd_route(t->http, "/loop", loc, strlen(loc), THTTPD_REDIRECT);
 	tf_start(t);
 
 	tf_expect_index_error(t, "/404.json", "HTTP status 404");
@@ -635,6 +650,9 @@ test_index_faults(void **state)
 	tf_expect_index_error(t, "/to-file", NULL);
 	tf_expect_index_error(t, "/to-ftp", NULL);
 	tf_expect_index_error(t, "/junk.json", "unusable");
+	tf_expect_index_error(t, "/loop", "edirect");
+	/* The first request and at most five redirects, then it stops. */
+	assert_int_equal(thttpd_hits(t->http, "/loop"), 6);
 	assert_int_equal(thttpd_hits(t->http, "/index.json"), 0);
 
 	tf_url(t, "/slow.json", url, sizeof(url));
@@ -977,6 +995,22 @@ tf_hex_param(const uint8_t *buf, size_t len)
 	return (s);
 }
 
+/* The proxy comes from the environment: the name is never looked up. */
+static void
+test_proxy(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+
+	t->proxy = 1;
+	tf_start(t);
+	tf_check(t, DEV_A, 1,
+	    "\"url\": \"http://ota.zotad.invalid/index.json\"", &res);
+	tf_expect_available(&res, 1);
+	ipc_result_clear(&res);
+	assert_int_equal(thttpd_hits(t->http, "/index.json"), 1);
+}
+
 /* An uploaded image is checked and handed back without any contact. */
 static void
 test_upload(void **state)
@@ -1230,6 +1264,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_disabled,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_calls,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_upload,
 		    tf_setup, tf_teardown),
