@@ -1,0 +1,360 @@
+/*
+ * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+ */
+
+/*
+ * The daemon's wiring: broker messages to OTA requests, radio events to
+ * device states, bridge/devices and discovery; and everything we publish
+ * again whenever the broker connection comes back.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "mqttd.h"
+
+#define MQTTD_ONLINE	"{\"state\":\"online\"}"
+#define MQTTD_OFFLINE	"{\"state\":\"offline\"}"
+#define MQTTD_OTA	"bridge/request/device/ota_update/"
+#define MQTTD_PERMIT	"bridge/request/permit_join"
+
+static char *
+mqttd_topic(const struct mqttd *d, const char *suffix)
+{
+	char	*t;
+
+	if (asprintf(&t, "%s/%s", d->conf->mqtt.base_topic, suffix) == -1)
+		fatalx("%s: out of memory", __func__);
+	return (t);
+}
+
+int
+mqttd_publish(struct mqttd *d, const char *suffix, const char *payload,
+    int qos, int retain)
+{
+	char	*t = mqttd_topic(d, suffix);
+	int	 r;
+
+	r = mqc_publish(d->mqc, t, payload, qos, retain);
+	free(t);
+	return (r);
+}
+
+static void
+mqttd_publish_state(struct mqttd *d, struct mqdev *dev)
+{
+	char	*s;
+
+	s = mqdevs_state_payload(dev, d->conf->advanced.legacy_api);
+	mqttd_publish(d, dev->friendly_name, s, dev->qos, dev->retain);
+	free(s);
+	dev->last_progress = time(NULL);
+	dev->dirty = 0;
+}
+
+static void
+mqttd_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqttd	*d = arg;
+	struct mqdev	*dev;
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < mqdevs_count(d->devs); i++)
+		if ((dev = mqdevs_at(d->devs, i))->dirty)
+			mqttd_publish_state(d, dev);
+}
+
+/*
+ * Progress during a transfer goes out at most every few seconds; any
+ * other change at once.
+ */
+void
+mqttd_device_changed(struct mqttd *d, struct mqdev *dev)
+{
+	struct timeval	 tv = { MQDEV_PROGRESS_EVERY, 0 };
+
+	if (dev->up.state == MQDEV_UPDATING && dev->up.progress > 0 &&
+	    dev->up.progress < 100 &&
+	    time(NULL) - dev->last_progress < MQDEV_PROGRESS_EVERY) {
+		dev->dirty = 1;
+		if (!evtimer_pending(d->flush_ev, NULL))
+			evtimer_add(d->flush_ev, &tv);
+		return;
+	}
+	mqttd_publish_state(d, dev);
+}
+
+static void
+mqttd_discovery(struct mqttd *d, struct mqdev *dev, int remove)
+{
+	char	 topic[512], *s;
+
+	if (!d->conf->homeassistant.enabled ||
+	    mqha_topic(d->conf, dev, topic, sizeof(topic)) == -1)
+		return;
+	if (remove || !dev->supports_ota) {
+		mqc_publish(d->mqc, topic, "", 1, 1);
+		return;
+	}
+	s = mqha_payload(d->conf, dev);
+	mqc_publish(d->mqc, topic, s, 1, 1);
+	free(s);
+}
+
+void
+mqttd_devices_changed(struct mqttd *d, struct mqdev *dev)
+{
+	char	*s;
+
+	s = mqbridge_devices(d->devs);
+	mqttd_publish(d, "bridge/devices", s, 1, 1);
+	free(s);
+	if (dev != NULL)
+		mqttd_discovery(d, dev, 0);
+}
+
+/* Everything a fresh subscriber should see, after each (re)connect. */
+static void
+mqttd_publish_all(struct mqttd *d)
+{
+	struct mqdev	*dev;
+	size_t		 i;
+
+	mqttd_devices_changed(d, NULL);
+	for (i = 0; i < mqdevs_count(d->devs); i++) {
+		dev = mqdevs_at(d->devs, i);
+		mqttd_discovery(d, dev, 0);
+		mqttd_publish_state(d, dev);
+	}
+}
+
+static void
+mqttd_on_connected(void *arg)
+{
+	struct mqttd	*d = arg;
+	char		*t;
+
+	mqttd_publish(d, "bridge/state", MQTTD_ONLINE, 1, 1);
+	t = mqttd_topic(d, MQTTD_OTA "#");
+	mqc_subscribe(d->mqc, t, 1);
+	free(t);
+	t = mqttd_topic(d, MQTTD_PERMIT);
+	mqc_subscribe(d->mqc, t, 1);
+	free(t);
+	if (d->conf->homeassistant.enabled)
+		mqc_subscribe(d->mqc, d->conf->homeassistant.status_topic, 1);
+	mqttd_publish_all(d);
+}
+
+static void
+mqttd_on_message(const char *topic, const char *payload, size_t len,
+    int retained, void *arg)
+{
+	struct mqttd	*d = arg;
+	const char	*base = d->conf->mqtt.base_topic, *rest;
+	size_t		 blen = strlen(base);
+
+	if (d->conf->homeassistant.enabled &&
+	    strcmp(topic, d->conf->homeassistant.status_topic) == 0) {
+		if (len == 6 && memcmp(payload, "online", 6) == 0)
+			mqttd_publish_all(d);
+		return;
+	}
+	if (strncmp(topic, base, blen) != 0 || topic[blen] != '/')
+		return;
+	rest = topic + blen + 1;
+	/* A retained request would run again at every reconnect. */
+	if (retained) {
+		log_warnx("ignoring a retained request on %s", topic);
+		return;
+	}
+	if (strncmp(rest, MQTTD_OTA, strlen(MQTTD_OTA)) == 0)
+		mqota_request(d, rest + strlen(MQTTD_OTA), payload, len);
+	else if (strcmp(rest, MQTTD_PERMIT) == 0)
+		mqota_permit_join(d, payload, len);
+}
+
+/* Remove what we published for a device that is gone. */
+static void
+mqttd_forget(struct mqttd *d, struct mqdev *dev)
+{
+	mqttd_discovery(d, dev, 1);
+	if (dev->retain)
+		mqttd_publish(d, dev->friendly_name, "", dev->qos, 1);
+}
+
+static void
+mqttd_on_devices(const cJSON *devs, void *arg)
+{
+	struct mqttd	*d = arg;
+	struct mqdevs	*old = d->devs;
+	struct mqdev	*dev;
+	const cJSON	*o;
+	char		 err[256];
+	size_t		 i;
+	int		 added;
+
+	if ((d->devs = mqdevs_new(d->conf)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_ArrayForEach(o, devs) {
+		if (mqdevs_upsert(d->devs, o, &added, err, sizeof(err)) ==
+		    NULL) {
+			log_warnx("zotad-radio: %s", err);
+			continue;
+		}
+	}
+	/* Keep the update states we had; drop what has left meanwhile. */
+	for (i = 0; i < mqdevs_count(old); i++) {
+		dev = mqdevs_at(old, i);
+		if (mqdevs_find(d->devs, dev->ieee) == NULL)
+			mqttd_forget(d, dev);
+		else
+			mqdevs_find(d->devs, dev->ieee)->up.state =
+			    dev->up.state;
+	}
+	mqdevs_free(old);
+	mqttd_publish_all(d);
+}
+
+static void
+mqttd_event_update(struct mqttd *d, const cJSON *ev)
+{
+	const cJSON	*ie, *u;
+	struct mqdev	*dev;
+	uint64_t	 ieee;
+	int		 r;
+
+	ie = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
+	u = cJSON_GetObjectItemCaseSensitive(ev, "update");
+	if (!cJSON_IsString(ie) || mqdevs_parse_ieee(ie->valuestring,
+	    &ieee) == -1 || !cJSON_IsObject(u)) {
+		log_warnx("zotad-radio: update event without ieee or update");
+		return;
+	}
+	if ((dev = mqdevs_find(d->devs, ieee)) == NULL)
+		return;
+	if ((r = mqdevs_apply_update(dev, u)) == -1)
+		log_warnx("zotad-radio: malformed update event for %s",
+		    dev->ieee_str);
+	else if (r == 1)
+		mqttd_device_changed(d, dev);
+}
+
+static void
+mqttd_event_left(struct mqttd *d, const cJSON *ev)
+{
+	const cJSON	*ie = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
+	struct mqdev	*dev;
+	uint64_t	 ieee;
+
+	if (!cJSON_IsString(ie) || mqdevs_parse_ieee(ie->valuestring,
+	    &ieee) == -1 || (dev = mqdevs_find(d->devs, ieee)) == NULL)
+		return;
+	log_info("device %s (%s) left", dev->friendly_name, dev->ieee_str);
+	mqttd_forget(d, dev);
+	mqdevs_remove(d->devs, ieee);
+	mqttd_devices_changed(d, NULL);
+}
+
+static void
+mqttd_event_device(struct mqttd *d, const cJSON *ev)
+{
+	struct mqdev	*dev;
+	char		 err[256];
+	int		 added;
+
+	dev = mqdevs_upsert(d->devs, cJSON_GetObjectItemCaseSensitive(ev,
+	    "device"), &added, err, sizeof(err));
+	if (dev == NULL) {
+		log_warnx("zotad-radio: %s", err);
+		return;
+	}
+	if (added)
+		log_info("device %s (%s) joined", dev->friendly_name,
+		    dev->ieee_str);
+	mqttd_devices_changed(d, dev);
+	mqttd_publish_state(d, dev);
+}
+
+static void
+mqttd_on_event(const cJSON *ev, void *arg)
+{
+	struct mqttd	*d = arg;
+	const cJSON	*kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+
+	if (!cJSON_IsString(kind))
+		log_warnx("zotad-radio: event without a kind");
+	else if (strcmp(kind->valuestring, "update") == 0)
+		mqttd_event_update(d, ev);
+	else if (strcmp(kind->valuestring, "device") == 0)
+		mqttd_event_device(d, ev);
+	else if (strcmp(kind->valuestring, "left") == 0)
+		mqttd_event_left(d, ev);
+	else
+		log_debug("zotad-radio: event %s ignored", kind->valuestring);
+}
+
+struct mqttd *
+mqttd_new(struct event_base *base, const struct config *conf,
+    const char *radio_path)
+{
+	static const struct mqc_cbs	 mcbs = {
+		mqttd_on_connected, mqttd_on_message
+	};
+	static const struct mqradio_cbs	 rcbs = {
+		mqttd_on_devices, mqttd_on_event, NULL
+	};
+	struct mqttd			*d;
+	char				*will;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return (NULL);
+	d->base = base;
+	d->conf = conf;
+	will = mqttd_topic(d, "bridge/state");
+	d->mqc = mqc_new(base, &conf->mqtt, will, MQTTD_OFFLINE, &mcbs, d);
+	free(will);
+	d->devs = mqdevs_new(conf);
+	d->radio = mqradio_new(base, radio_path, &rcbs, d);
+	d->flush_ev = evtimer_new(base, mqttd_on_flush, d);
+	if (d->mqc == NULL || d->devs == NULL || d->radio == NULL ||
+	    d->flush_ev == NULL) {
+		mqttd_free(d);
+		return (NULL);
+	}
+	return (d);
+}
+
+void
+mqttd_start(struct mqttd *d)
+{
+	mqradio_start(d->radio);
+	mqc_start(d->mqc);
+}
+
+void
+mqttd_stop(struct mqttd *d)
+{
+	if (mqc_connected(d->mqc))
+		mqttd_publish(d, "bridge/state", MQTTD_OFFLINE, 1, 1);
+	mqc_stop(d->mqc);
+}
+
+void
+mqttd_free(struct mqttd *d)
+{
+	if (d == NULL)
+		return;
+	mqradio_free(d->radio);
+	mqc_free(d->mqc);
+	mqdevs_free(d->devs);
+	if (d->flush_ev != NULL)
+		event_free(d->flush_ev);
+	free(d);
+}

@@ -1,0 +1,631 @@
+/*
+ * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+ */
+
+/*
+ * OTA requests from MQTT turned into io.zotad.Radio calls, and the
+ * replies turned into zigbee2mqtt's responses and device states. Each
+ * request is a job of its own: a bad one is answered with an error and
+ * leaves every other request alone.
+ */
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "ipc_catalogue.h"
+#include "log.h"
+#include "mqttd.h"
+
+/* Radio methods and errors the catalogue does not list yet. */
+#ifndef IPC_RADIO_UNSCHEDULE
+#define IPC_RADIO_UNSCHEDULE		"io.zotad.Radio.Unschedule"
+#endif
+#ifndef IPC_RADIO_ERR_NO_RESPONSE
+#define IPC_RADIO_ERR_NO_RESPONSE	"io.zotad.Radio.NoResponse"
+#endif
+#ifndef IPC_RADIO_ERR_UPDATE_FAILED
+#define IPC_RADIO_ERR_UPDATE_FAILED	"io.zotad.Radio.UpdateFailed"
+#endif
+#ifndef IPC_RADIO_ERR_NOT_IN_PROGRESS
+#define IPC_RADIO_ERR_NOT_IN_PROGRESS	"io.zotad.Radio.NotInProgress"
+#endif
+#ifndef IPC_RADIO_ERR_NOT_SCHEDULED
+#define IPC_RADIO_ERR_NOT_SCHEDULED	"io.zotad.Radio.NotScheduled"
+#endif
+#define MQOTA_ERR_NO_IMAGE_SUFFIX	".NoImageAvailable"
+
+#define MQOTA_ERR_MAX	1024
+
+struct mqota_job {
+	struct mqttd	*d;
+	struct mqreq	 req;
+	uint64_t	 ieee;
+	char		*name;		/* friendly name when asked */
+};
+
+static void
+mqota_answer(struct mqttd *d, const struct mqreq *req, int ok_topic,
+    char *payload)
+{
+	char	 suffix[128];
+
+	snprintf(suffix, sizeof(suffix),
+	    "bridge/response/device/ota_update/%s%s",
+	    mqreq_verb_name(req->verb), ok_topic && req->abort ?
+	    "/abort" : "");
+	mqttd_publish(d, suffix, payload, 0, 0);
+	free(payload);
+}
+
+static void
+mqota_fail(struct mqttd *d, const struct mqreq *req, const char *msg)
+{
+	log_debug("%s request for '%s': %s", mqreq_verb_name(req->verb),
+	    req->id != NULL ? req->id : "?", msg);
+	mqota_answer(d, req, 0, mqresp_error(msg, req->transaction));
+}
+
+static void
+mqota_job_free(struct mqota_job *job)
+{
+	mqreq_clear(&job->req);
+	free(job->name);
+	free(job);
+}
+
+/* zigbee2mqtt 1.x's words for the statuses a device may end with. */
+static const char *
+mqota_status_words(const char *status, char *buf, size_t len)
+{
+	size_t	 i;
+
+	if (strcmp(status, "ABORT") == 0)
+		return ("aborted by device");
+	snprintf(buf, len, "%s", status);
+	for (i = 0; buf[i] != '\0'; i++)
+		buf[i] = buf[i] == '_' ? ' ' : (char)(buf[i] >= 'A' &&
+		    buf[i] <= 'Z' ? buf[i] - 'A' + 'a' : buf[i]);
+	return (buf);
+}
+
+static int
+mqota_is_no_image(const char *error)
+{
+	size_t	 n = strlen(error), m = strlen(MQOTA_ERR_NO_IMAGE_SUFFIX);
+
+	return (n > m && strcmp(error + n - m, MQOTA_ERR_NO_IMAGE_SUFFIX) ==
+	    0);
+}
+
+/* The reason inside the message, as zigbee-herdsman words it. */
+static const char *
+mqota_inner(const struct ipc_reply *rep, char *buf, size_t len)
+{
+	const cJSON	*msg, *st;
+	char		 words[64];
+
+	msg = cJSON_GetObjectItemCaseSensitive(rep->parameters, "message");
+	if (strcmp(rep->error, IPC_RADIO_ERR_NO_RESPONSE) == 0)
+		return ("Device didn't respond to OTA request");
+	if (strcmp(rep->error, IPC_RADIO_ERR_UPDATE_FAILED) == 0) {
+		st = cJSON_GetObjectItemCaseSensitive(rep->parameters,
+		    "status");
+		snprintf(buf, len, "Update failed with reason: '%s'",
+		    cJSON_IsString(st) ? mqota_status_words(st->valuestring,
+		    words, sizeof(words)) : "unknown");
+		return (buf);
+	}
+	if (strcmp(rep->error, IPC_ERR_DISCONNECTED) == 0)
+		return ("lost the connection to zotad-radio");
+	if (strcmp(rep->error, IPC_RADIO_ERR_NOT_RUNNING) == 0)
+		return ("the Zigbee network is not running");
+	if (cJSON_IsString(msg) && msg->valuestring[0] != '\0')
+		return (msg->valuestring);
+	return (rep->error);
+}
+
+/* Errors zigbee2mqtt reports in words of their own, not wrapped. */
+static int
+mqota_plain_error(const struct mqota_job *job, const struct ipc_reply *rep,
+    char *buf, size_t len)
+{
+	const char	*e = rep->error, *n = job->name;
+
+	if (strcmp(e, IPC_RADIO_ERR_NO_SUCH_DEVICE) == 0)
+		snprintf(buf, len, "Device '%s' does not exist", job->req.id);
+	else if (strcmp(e, IPC_RADIO_ERR_NOT_SUPPORTED) == 0)
+		snprintf(buf, len, "Device '%s' does not support OTA updates",
+		    n);
+	else if (strcmp(e, IPC_RADIO_ERR_DEVICE_BUSY) == 0)
+		snprintf(buf, len, "OTA update or check for update already in "
+		    "progress for '%s'", n);
+	else if (strcmp(e, IPC_RADIO_ERR_NOT_IN_PROGRESS) == 0)
+		snprintf(buf, len, "No OTA in progress to abort for device "
+		    "'%s'", n);
+	else if (strcmp(e, IPC_RADIO_ERR_NOT_SCHEDULED) == 0)
+		snprintf(buf, len, "No currently scheduled OTA for '%s'", n);
+	else if (mqota_is_no_image(e) && job->req.verb == MQREQ_UPDATE)
+		snprintf(buf, len, "Update of '%s' failed (No image currently "
+		    "available)", n);
+	else if (mqota_is_no_image(e))
+		snprintf(buf, len, "No image available for '%s'", n);
+	else
+		return (0);
+	return (1);
+}
+
+static void
+mqota_error_text(const struct mqota_job *job, const struct ipc_reply *rep,
+    char *buf, size_t len)
+{
+	char		 inner[512];
+	const char	*in, *n = job->name;
+
+	if (mqota_plain_error(job, rep, buf, len))
+		return;
+	in = mqota_inner(rep, inner, sizeof(inner));
+	if (job->req.abort)
+		snprintf(buf, len, "Failed to abort OTA of '%s' (%s)", n, in);
+	else if (job->req.verb == MQREQ_CHECK)
+		snprintf(buf, len, "Failed to check if update available for "
+		    "'%s' (%s)", n, in);
+	else if (job->req.verb == MQREQ_UPDATE)
+		snprintf(buf, len, "OTA update of '%s' failed (%s)", n, in);
+	else if (job->req.verb == MQREQ_SCHEDULE)
+		snprintf(buf, len, "Failed to schedule OTA for '%s' (%s)", n,
+		    in);
+	else
+		snprintf(buf, len, "Failed to unschedule OTA for '%s' (%s)",
+		    n, in);
+}
+
+/* The job's device if it is still there, to update its state. */
+static struct mqdev *
+mqota_dev(struct mqota_job *job)
+{
+	return (mqdevs_find(job->d->devs, job->ieee));
+}
+
+static void
+mqota_state(struct mqota_job *job, enum mqdev_state st)
+{
+	struct mqdev	*dev;
+
+	if ((dev = mqota_dev(job)) != NULL && mqdevs_set_state(dev, st))
+		mqttd_device_changed(job->d, dev);
+}
+
+/* The check result as the device's update state. */
+static void
+mqota_check_state(struct mqota_job *job, const cJSON *p, int available)
+{
+	struct mqdev	*dev;
+	cJSON		*u;
+	const cJSON	*v;
+
+	if ((dev = mqota_dev(job)) == NULL)
+		return;
+	if ((u = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(u, "state", available ? "available" : "idle");
+	if ((v = cJSON_GetObjectItemCaseSensitive(p, "installed_version")))
+		cJSON_AddItemToObject(u, "installed_version",
+		    cJSON_Duplicate(v, 1));
+	if ((v = cJSON_GetObjectItemCaseSensitive(p, "latest_version")))
+		cJSON_AddItemToObject(u, "latest_version",
+		    cJSON_Duplicate(v, 1));
+	v = cJSON_GetObjectItemCaseSensitive(p, "source");
+	cJSON_AddItemToObject(u, "latest_source", v != NULL ?
+	    cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+	v = cJSON_GetObjectItemCaseSensitive(p, "release_notes");
+	cJSON_AddItemToObject(u, "latest_release_notes", v != NULL ?
+	    cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+	if (mqdevs_apply_update(dev, u) == -1)
+		log_warnx("zotad-radio: Check for %s: malformed versions",
+		    dev->ieee_str);
+	mqttd_device_changed(job->d, dev);
+	cJSON_Delete(u);
+}
+
+static const char *
+mqota_opt_str(const cJSON *p, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(p, name);
+
+	return (cJSON_IsString(v) ? v->valuestring : NULL);
+}
+
+static cJSON *
+mqota_check_ok(struct mqota_job *job, const cJSON *p)
+{
+	const cJSON	*av;
+	int		 available;
+
+	av = cJSON_GetObjectItemCaseSensitive(p, "update_available");
+	available = cJSON_IsTrue(av);
+	mqota_check_state(job, p, available);
+	return (mqresp_check_data(job->req.id, available, job->req.downgrade,
+	    mqota_opt_str(p, "source"), mqota_opt_str(p, "release_notes")));
+}
+
+/* One side of an update: file_version, software_build_id, date_code. */
+static cJSON *
+mqota_version(const cJSON *v)
+{
+	cJSON		*o;
+	const cJSON	*f;
+	static const char *const keys[] = {
+		"file_version", "software_build_id", "date_code"
+	};
+	size_t		 i;
+
+	if (!cJSON_IsObject(v))
+		return (cJSON_CreateNull());
+	if ((o = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((f = cJSON_GetObjectItemCaseSensitive(v, keys[i])) !=
+		    NULL && (cJSON_IsNumber(f) || cJSON_IsString(f)))
+			cJSON_AddItemToObject(o, keys[i],
+			    cJSON_Duplicate(f, 1));
+	return (o);
+}
+
+static cJSON *
+mqota_update_ok(struct mqota_job *job, const cJSON *p)
+{
+	cJSON		*data, *u;
+	const cJSON	*to, *fv;
+	struct mqdev	*dev;
+
+	to = cJSON_GetObjectItemCaseSensitive(p, "to");
+	fv = cJSON_GetObjectItemCaseSensitive(to, "file_version");
+	if ((dev = mqota_dev(job)) != NULL && cJSON_IsNumber(fv)) {
+		u = cJSON_Parse("{\"state\":\"idle\",\"latest_source\":null,"
+		    "\"latest_release_notes\":null}");
+		if (u == NULL)
+			fatalx("%s: out of memory", __func__);
+		cJSON_AddNumberToObject(u, "installed_version",
+		    fv->valuedouble);
+		cJSON_AddNumberToObject(u, "latest_version", fv->valuedouble);
+		if (mqdevs_apply_update(dev, u) >= 0)
+			mqttd_device_changed(job->d, dev);
+		cJSON_Delete(u);
+	} else
+		mqota_state(job, MQDEV_IDLE);
+	if ((data = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(data, "id", job->req.id);
+	cJSON_AddItemToObject(data, "from",
+	    mqota_version(cJSON_GetObjectItemCaseSensitive(p, "from")));
+	cJSON_AddItemToObject(data, "to", mqota_version(to));
+	return (data);
+}
+
+static cJSON *
+mqota_ok_data(struct mqota_job *job, const cJSON *p)
+{
+	cJSON		*data;
+	const char	*url;
+
+	if (job->req.verb == MQREQ_CHECK)
+		return (mqota_check_ok(job, p));
+	if (job->req.verb == MQREQ_UPDATE && !job->req.abort)
+		return (mqota_update_ok(job, p));
+	if ((data = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(data, "id", job->req.id);
+	if (job->req.abort)
+		mqota_state(job, MQDEV_AVAILABLE);
+	else if (job->req.verb == MQREQ_SCHEDULE) {
+		mqota_state(job, MQDEV_SCHEDULED);
+		if ((url = mqota_opt_str(p, "url")) != NULL ||
+		    (url = job->req.url) != NULL)
+			cJSON_AddStringToObject(data, "url", url);
+	} else
+		mqota_state(job, MQDEV_IDLE);
+	return (data);
+}
+
+/* The state zigbee2mqtt leaves a device in when a request fails. */
+static void
+mqota_failed_state(struct mqota_job *job, const struct ipc_reply *rep)
+{
+	if (job->req.verb != MQREQ_UPDATE || job->req.abort ||
+	    strcmp(rep->error, IPC_RADIO_ERR_DEVICE_BUSY) == 0)
+		return;
+	mqota_state(job, mqota_is_no_image(rep->error) ? MQDEV_IDLE :
+	    MQDEV_AVAILABLE);
+}
+
+static void
+mqota_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
+{
+	struct mqota_job	*job = arg;
+	struct mqttd		*d = job->d;
+	char			 msg[MQOTA_ERR_MAX];
+
+	(void)conn;
+	d->requests--;
+	if (rep->error == NULL)
+		mqota_answer(d, &job->req, 1, mqresp_ok(mqota_ok_data(job,
+		    rep->parameters), job->req.transaction));
+	else if (job->req.verb == MQREQ_CHECK &&
+	    mqota_is_no_image(rep->error))
+		mqota_answer(d, &job->req, 1, mqresp_ok(mqota_check_ok(job,
+		    rep->parameters), job->req.transaction));
+	else {
+		mqota_error_text(job, rep, msg, sizeof(msg));
+		mqota_failed_state(job, rep);
+		mqota_fail(d, &job->req, msg);
+	}
+	mqota_job_free(job);
+}
+
+static const char *
+mqota_method(const struct mqreq *req)
+{
+	if (req->abort)
+		return (IPC_RADIO_ABORT);
+	switch (req->verb) {
+	case MQREQ_CHECK:
+		return (IPC_RADIO_CHECK);
+	case MQREQ_UPDATE:
+		return (IPC_RADIO_UPDATE);
+	case MQREQ_SCHEDULE:
+		return (IPC_RADIO_SCHEDULE);
+	default:
+		return (IPC_RADIO_UNSCHEDULE);
+	}
+}
+
+static void
+mqota_add_int(cJSON *p, const char *name, int64_t v)
+{
+	if (v != 0)
+		cJSON_AddNumberToObject(p, name, (double)v);
+}
+
+static cJSON *
+mqota_params(const struct mqreq *req, const struct mqdev *dev)
+{
+	cJSON	*p;
+
+	if ((p = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(p, "ieee", dev->ieee_str);
+	if (req->abort || req->verb == MQREQ_UNSCHEDULE)
+		return (p);
+	cJSON_AddBoolToObject(p, "downgrade", req->downgrade);
+	if (req->url != NULL)
+		cJSON_AddStringToObject(p, "url", req->url);
+	if (req->image != NULL)
+		cJSON_AddNumberToObject(p, "image", 0);
+	if (req->file_name != NULL)
+		cJSON_AddStringToObject(p, "file_name", req->file_name);
+	mqota_add_int(p, "image_block_request_timeout",
+	    req->block_request_timeout);
+	mqota_add_int(p, "image_block_response_delay",
+	    req->block_response_delay);
+	mqota_add_int(p, "default_maximum_data_size", req->max_data_size);
+	return (p);
+}
+
+/* An uploaded image travels to zotad-radio as a sealed memfd. */
+static int
+mqota_image_fd(const struct mqreq *req)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = memfd_create("zotad-hex-image", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return (-1);
+	while (off < req->image_len) {
+		if ((n = write(fd, req->image + off, req->image_len - off)) ==
+		    -1) {
+			close(fd);
+			return (-1);
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static void
+mqota_send(struct mqttd *d, struct mqota_job *job, const struct mqdev *dev)
+{
+	cJSON	*params;
+	int	 fd = -1, r;
+
+	if (job->req.image != NULL && (fd = mqota_image_fd(&job->req)) ==
+	    -1) {
+		log_warn("image for %s", dev->ieee_str);
+		mqota_fail(d, &job->req, "Cannot pass the uploaded image on");
+		mqota_job_free(job);
+		return;
+	}
+	params = mqota_params(&job->req, dev);
+	r = mqradio_call(d->radio, mqota_method(&job->req), params,
+	    fd != -1 ? &fd : NULL, fd != -1 ? 1 : 0, mqota_on_reply, job);
+	cJSON_Delete(params);
+	if (fd != -1)
+		close(fd);
+	if (r == -1) {
+		mqota_fail(d, &job->req, "zotad-radio is not available, the "
+		    "request was not sent");
+		mqota_job_free(job);
+		return;
+	}
+	d->requests++;
+}
+
+/* Answer what can be answered without the radio; 1 when done. */
+static int
+mqota_refuse(struct mqttd *d, struct mqreq *req, struct mqdev **devp)
+{
+	char		 msg[MQOTA_ERR_MAX];
+	struct mqdev	*dev;
+
+	if (!mqradio_ready(d->radio)) {
+		mqota_fail(d, req, "zotad-radio is not available, the request "
+		    "was not sent");
+		return (1);
+	}
+	if ((dev = mqdevs_resolve(d->devs, req->id)) == NULL) {
+		snprintf(msg, sizeof(msg), "Device '%s' does not exist",
+		    req->id);
+		mqota_fail(d, req, msg);
+		return (1);
+	}
+	if (!dev->supports_ota && req->url == NULL && req->image == NULL &&
+	    !req->abort && req->verb != MQREQ_UNSCHEDULE) {
+		snprintf(msg, sizeof(msg), "Device '%s' does not support OTA "
+		    "updates", dev->friendly_name);
+		mqota_fail(d, req, msg);
+		return (1);
+	}
+	*devp = dev;
+	return (0);
+}
+
+void
+mqota_request(struct mqttd *d, const char *suffix, const char *payload,
+    size_t len)
+{
+	struct mqota_job	*job;
+	struct mqdev		*dev;
+	char			 err[MQOTA_ERR_MAX];
+	int			 t;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		log_warn("%s", __func__);
+		return;
+	}
+	job->d = d;
+	if ((t = mqreq_topic(suffix, &job->req)) == -1) {
+		log_warnx("OTA request on an unknown topic .../ota_update/%.64s",
+		    suffix);
+		goto done;
+	}
+	if (mqreq_parse(&job->req, payload, len,
+	    d->conf->zotad.max_image_size, err, sizeof(err)) == -1) {
+		mqota_fail(d, &job->req, err);
+		goto done;
+	}
+	if (t == -2) {
+		snprintf(err, sizeof(err), "Invalid topic: '.../ota_update/"
+		    "%.64s' is not a request", suffix);
+		mqota_fail(d, &job->req, err);
+		goto done;
+	}
+	if (mqota_refuse(d, &job->req, &dev))
+		goto done;
+	job->ieee = dev->ieee;
+	if ((job->name = strdup(dev->friendly_name)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	mqota_send(d, job, dev);
+	return;
+ done:
+	mqota_job_free(job);
+}
+
+struct mqota_permit {
+	struct mqttd	*d;
+	cJSON		*transaction;
+	int		 time;
+};
+
+static void
+mqota_permit_answer(struct mqttd *d, char *payload)
+{
+	mqttd_publish(d, "bridge/response/permit_join", payload, 0, 0);
+	free(payload);
+}
+
+static void
+mqota_on_permit(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
+{
+	struct mqota_permit	*pj = arg;
+	cJSON			*data;
+	char			 msg[MQOTA_ERR_MAX];
+	const cJSON		*m;
+
+	(void)conn;
+	if (rep->error == NULL) {
+		if ((data = cJSON_CreateObject()) == NULL)
+			fatalx("%s: out of memory", __func__);
+		cJSON_AddNumberToObject(data, "time", pj->time);
+		mqota_permit_answer(pj->d, mqresp_ok(data, pj->transaction));
+	} else {
+		m = cJSON_GetObjectItemCaseSensitive(rep->parameters,
+		    "message");
+		snprintf(msg, sizeof(msg), "Failed to permit join (%s)",
+		    cJSON_IsString(m) ? m->valuestring : rep->error);
+		mqota_permit_answer(pj->d, mqresp_error(msg,
+		    pj->transaction));
+	}
+	cJSON_Delete(pj->transaction);
+	free(pj);
+}
+
+/* Ask the radio; on success P's transaction moves into the job. */
+static const char *
+mqota_permit_send(struct mqttd *d, struct mqbridge_permit *p)
+{
+	struct mqota_permit	*pj;
+	struct mqdev		*dev = NULL;
+	cJSON			*params;
+	int			 r;
+
+	if (p->device != NULL && (dev = mqdevs_resolve(d->devs,
+	    p->device)) == NULL)
+		return ("Device does not exist");
+	if ((pj = calloc(1, sizeof(*pj))) == NULL ||
+	    (params = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	pj->d = d;
+	pj->time = p->time;
+	cJSON_AddNumberToObject(params, "time", p->time);
+	if (dev != NULL)
+		cJSON_AddStringToObject(params, "ieee", dev->ieee_str);
+	r = mqradio_call(d->radio, IPC_RADIO_PERMIT_JOIN, params, NULL, 0,
+	    mqota_on_permit, pj);
+	cJSON_Delete(params);
+	if (r == -1) {
+		free(pj);
+		return ("zotad-radio is not available, the request was not "
+		    "sent");
+	}
+	pj->transaction = p->transaction;
+	p->transaction = NULL;
+	return (NULL);
+}
+
+void
+mqota_permit_join(struct mqttd *d, const char *payload, size_t len)
+{
+	struct mqbridge_permit	 p;
+	char			 err[MQOTA_ERR_MAX];
+	const char		*why;
+
+	if (mqbridge_permit_parse(payload, len, &p, err, sizeof(err)) == -1)
+		mqota_permit_answer(d, mqresp_error(err, p.transaction));
+	else if ((why = mqota_permit_send(d, &p)) != NULL)
+		mqota_permit_answer(d, mqresp_error(why, p.transaction));
+	mqbridge_permit_clear(&p);
+}

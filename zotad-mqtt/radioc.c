@@ -1,0 +1,242 @@
+/*
+ * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+ */
+
+/*
+ * The io.zotad.Radio client: one connection to radio.sock, re-made with
+ * back-off whenever zotad-radio goes away. On each connection we ask for
+ * the device list, then subscribe to the event stream.
+ *
+ * What we speak (zotad-radio's service is being written alongside; the
+ * names are those of ipc_catalogue.h, with the extra ones below):
+ *
+ *	ListDevices {} -> {"devices": [DEVICE...]}
+ *	    DEVICE as zotad-radio's registry prints it: "ieee", "type",
+ *	    "manufacturer_name", "model_id", "sw_build_id", "date_code",
+ *	    "interview", "ota_endpoint" (0: no OTA client), and
+ *	    "ota": {"file_version"} once the device has asked for an image.
+ *	Check {"ieee", "downgrade", "url"?}
+ *	    -> {"update_available", "installed_version", "latest_version",
+ *	        "source"?, "release_notes"?}
+ *	Update {"ieee", "downgrade", "url"?, "image"? (index of the memfd
+ *	    sent along: a "hex" upload), "file_name"?,
+ *	    "image_block_request_timeout"?, "image_block_response_delay"?,
+ *	    "default_maximum_data_size"?}
+ *	    -> when finished: {"from": VERSION, "to": VERSION}, VERSION being
+ *	    {"file_version", "software_build_id"?, "date_code"?}
+ *	Schedule {"ieee", "downgrade", "url"?, "image"?, "file_name"?}
+ *	    -> {"url"?}
+ *	Unschedule {"ieee"} -> {}
+ *	Abort {"ieee"} -> {}
+ *	PermitJoin {"time", "ieee"?} -> {"time"}
+ *	Subscribe {} with more -> a stream of events:
+ *	    {"event": "device", "device": DEVICE}	joined or changed
+ *	    {"event": "left", "ieee"}
+ *	    {"event": "update", "ieee", "update": UPDATE} with UPDATE as the
+ *	        device state's "update" object ("state", "installed_version",
+ *	        "latest_version", "latest_source", "latest_release_notes",
+ *	        "progress", "remaining").
+ *
+ * Errors: those of the catalogue, plus NoResponse (the device did not
+ * answer the notify), UpdateFailed {"status"} (the device ended the
+ * transfer with a ZCL status), NotInProgress (nothing to abort),
+ * NotScheduled, and io.zotad.Fetch.NoImageAvailable passed through.
+ * Any error may carry {"message"} with detail for the user.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "ipc_catalogue.h"
+#include "log.h"
+#include "mqttd.h"
+
+#define MQRADIO_BACKOFF_MAX	30	/* seconds */
+
+struct mqradio {
+	struct event_base	*base;
+	char			*path;
+	struct mqradio_cbs	 cbs;
+	void			*arg;
+	struct ipc_conn		*conn;
+	struct event		*ev_retry;
+	int			 backoff;
+	int			 ready;
+	int			 warned;
+};
+
+static void	mqradio_retry(struct mqradio *r);
+
+static void
+mqradio_on_close(struct ipc_conn *conn, void *arg)
+{
+	struct mqradio	*r = arg;
+	int		 was = r->ready;
+
+	(void)conn;
+	r->conn = NULL;
+	r->ready = 0;
+	if (was)
+		log_warnx("lost zotad-radio");
+	if (r->cbs.lost != NULL)
+		r->cbs.lost(r->arg);
+	mqradio_retry(r);
+}
+
+static void
+mqradio_on_event(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
+{
+	struct mqradio	*r = arg;
+
+	if (rep->error != NULL) {
+		if (strcmp(rep->error, IPC_ERR_DISCONNECTED) != 0) {
+			log_warnx("zotad-radio ended the event stream: %s",
+			    rep->error);
+			ipc_conn_free(conn);
+		}
+		return;
+	}
+	if (r->cbs.event != NULL)
+		r->cbs.event(rep->parameters, r->arg);
+	if (!rep->continues) {
+		log_warnx("zotad-radio ended the event stream");
+		ipc_conn_free(conn);
+	}
+}
+
+static void
+mqradio_on_devices(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
+{
+	struct mqradio	*r = arg;
+	const cJSON	*devs;
+
+	if (rep->error != NULL) {
+		if (strcmp(rep->error, IPC_ERR_DISCONNECTED) != 0) {
+			log_warnx("zotad-radio: ListDevices: %s", rep->error);
+			ipc_conn_free(conn);
+		}
+		return;
+	}
+	devs = cJSON_GetObjectItemCaseSensitive(rep->parameters, "devices");
+	if (!cJSON_IsArray(devs)) {
+		/* A sibling that breaks the protocol: drop it. */
+		log_warnx("zotad-radio: ListDevices without a device list");
+		ipc_conn_free(conn);
+		return;
+	}
+	r->ready = 1;
+	r->backoff = 1;
+	log_info("connected to zotad-radio, %d devices",
+	    cJSON_GetArraySize(devs));
+	if (r->cbs.devices != NULL)
+		r->cbs.devices(devs, r->arg);
+}
+
+static void
+mqradio_connect(struct mqradio *r)
+{
+	if ((r->conn = ipc_connect(r->base, r->path)) == NULL) {
+		if (!r->warned)
+			log_warn("zotad-radio at %s", r->path);
+		r->warned = 1;
+		mqradio_retry(r);
+		return;
+	}
+	r->warned = 0;
+	ipc_conn_set_close_cb(r->conn, mqradio_on_close, r);
+	if (ipc_conn_call(r->conn, IPC_RADIO_LIST_DEVICES, NULL, 0, NULL, 0,
+	    mqradio_on_devices, r) == -1 ||
+	    ipc_conn_call(r->conn, IPC_RADIO_SUBSCRIBE, NULL, IPC_CALL_MORE,
+	    NULL, 0, mqradio_on_event, r) == -1) {
+		log_warn("zotad-radio: first calls");
+		ipc_conn_free(r->conn);
+	}
+}
+
+static void
+mqradio_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	mqradio_connect(arg);
+}
+
+static void
+mqradio_retry(struct mqradio *r)
+{
+	struct timeval	 tv;
+
+	if (r->ev_retry == NULL || evtimer_pending(r->ev_retry, NULL))
+		return;
+	tv.tv_sec = r->backoff;
+	tv.tv_usec = 0;
+	evtimer_add(r->ev_retry, &tv);
+	r->backoff = r->backoff * 2 > MQRADIO_BACKOFF_MAX ?
+	    MQRADIO_BACKOFF_MAX : r->backoff * 2;
+}
+
+struct mqradio *
+mqradio_new(struct event_base *base, const char *path,
+    const struct mqradio_cbs *cbs, void *arg)
+{
+	struct mqradio	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->path = strdup(path)) == NULL ||
+	    (r->ev_retry = evtimer_new(base, mqradio_on_retry, r)) == NULL) {
+		log_warn("%s", __func__);
+		mqradio_free(r);
+		return (NULL);
+	}
+	r->base = base;
+	r->cbs = *cbs;
+	r->arg = arg;
+	r->backoff = 1;
+	return (r);
+}
+
+void
+mqradio_start(struct mqradio *r)
+{
+	mqradio_connect(r);
+}
+
+void
+mqradio_free(struct mqradio *r)
+{
+	struct event	*ev;
+
+	if (r == NULL)
+		return;
+	/* No reconnect from the close callback while we go. */
+	ev = r->ev_retry;
+	r->ev_retry = NULL;
+	r->cbs.lost = NULL;
+	if (r->conn != NULL)
+		ipc_conn_free(r->conn);
+	if (ev != NULL)
+		event_free(ev);
+	free(r->path);
+	free(r);
+}
+
+int
+mqradio_ready(const struct mqradio *r)
+{
+	return (r->ready);
+}
+
+int
+mqradio_call(struct mqradio *r, const char *method, const cJSON *params,
+    const int *fds, size_t nfds,
+    void (*cb)(struct ipc_conn *, struct ipc_reply *, void *), void *arg)
+{
+	if (r->conn == NULL || !r->ready) {
+		errno = ENOTCONN;
+		return (-1);
+	}
+	return (ipc_conn_call(r->conn, method, params, 0, fds, nfds, cb,
+	    arg));
+}
