@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
@@ -1011,6 +1012,58 @@ test_proxy(void **state)
 	assert_int_equal(thttpd_hits(t->http, "/index.json"), 1);
 }
 
+/* As another user: the call must not be answered. */
+static int
+tf_stranger_call(const char *sock)
+{
+	struct event_base	*base;
+	struct ipc_conn		*conn;
+	struct ipc_result	 res;
+	struct passwd		*pw;
+	int			 r;
+
+	if ((pw = getpwnam("daemon")) == NULL || pw->pw_uid == 0 ||
+	    setgroups(0, NULL) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		return (2);
+	if ((base = event_base_new()) == NULL ||
+	    (conn = ipc_connect(base, sock)) == NULL)
+		return (3);
+	memset(&res, 0, sizeof(res));
+	r = ipc_conn_call_sync(conn, IPC_FETCH_CHECK, NULL, NULL, 0,
+	    TF_WAIT_MS, &res);
+	if (r == 0 && res.error != NULL &&
+	    strcmp(res.error, IPC_ERR_DISCONNECTED) == 0)
+		r = -1;
+	return (r == -1 && errno != ETIMEDOUT ? 0 : 1);
+}
+
+/* Only root, our own user and zotad-radio's may call (SO_PEERCRED). */
+static void
+test_peer_refused(void **state)
+{
+	struct tf	*t = *state;
+	pid_t		 pid;
+	int		 status;
+
+	if (geteuid() != 0) {
+		print_message("# needs root to call as another user\n");
+		skip();
+	}
+	tf_start(t);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(tf_stranger_call(t->sock));
+	/* The daemon logs the refusal while we wait for the child. */
+	tf_wait_log(t, "refusing peer");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(thttpd_total(t->http), 0);
+}
+
 /* An uploaded image is checked and handed back without any contact. */
 static void
 test_upload(void **state)
@@ -1140,7 +1193,7 @@ tf_probe_abstract(const struct sockaddr_un *sun, socklen_t len)
 static int
 tf_confined_child(const char *dir, const char *tty, enum tf_probe probe)
 {
-	struct confine_paths	 p;
+	struct fetch_confine_paths	 p;
 	char			 state[PATH_MAX], cache[PATH_MAX];
 
 	snprintf(state, sizeof(state), "%s/state", dir);
@@ -1149,7 +1202,7 @@ tf_confined_child(const char *dir, const char *tty, enum tf_probe probe)
 	p.cache_dir = cache;
 	p.data_dir = NULL;
 	if (priv_drop("nobody", NULL, NULL) == -1 ||
-	    priv_no_new_privs() == -1 || confine_enter(&p) == -1)
+	    priv_no_new_privs() == -1 || fetch_confine(&p) == -1)
 		return (3);
 	if (probe == TF_PROBE_EXEC) {
 		execl("/bin/true", "true", (char *)NULL);
@@ -1264,6 +1317,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_disabled,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_calls,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_refused,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy,
 		    tf_setup, tf_teardown),

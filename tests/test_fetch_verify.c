@@ -105,7 +105,7 @@ tv_expect(const uint8_t *buf, size_t len, const struct otaindex_entry *e,
 	char	 sha[SHA512_HEX_LEN + 1], why[VERIFY_WHY_LEN];
 
 	why[0] = '\0';
-	assert_int_equal(verify_image(buf, len, e, max, sha, why,
+	assert_int_equal(fetch_verify_image(buf, len, e, max, sha, why,
 	    sizeof(why)), -1);
 	if (strstr(why, why_part) == NULL)
 		fail_msg("expected \"%s\" in \"%s\"", why_part, why);
@@ -117,13 +117,13 @@ test_verify_good(void **state)
 	struct tv	*t = *state;
 	char		 sha[SHA512_HEX_LEN + 1], why[VERIFY_WHY_LEN];
 
-	assert_int_equal(verify_image(t->buf, t->len, &t->e, TV_MAX, sha, why,
-	    sizeof(why)), 0);
+	assert_int_equal(fetch_verify_image(t->buf, t->len, &t->e, TV_MAX, sha,
+	    why, sizeof(why)), 0);
 	assert_string_equal(sha, t->e.sha512);
 	/* Without a SHA-512 in the index, the header checks still apply. */
 	t->e.has = 0;
-	assert_int_equal(verify_image(t->buf, t->len, &t->e, TV_MAX, sha, why,
-	    sizeof(why)), 0);
+	assert_int_equal(fetch_verify_image(t->buf, t->len, &t->e, TV_MAX, sha,
+	    why, sizeof(why)), 0);
 }
 
 /* Each failing check is the one named. */
@@ -158,7 +158,7 @@ test_memfd_sealed(void **state)
 	struct stat	 st;
 	int		 fd, seals;
 
-	fd = verify_memfd(t->buf, t->len, "test");
+	fd = fetch_verify_memfd(t->buf, t->len, "test");
 	assert_true(fd >= 0);
 	seals = fcntl(fd, F_GET_SEALS);
 	assert_true(seals & F_SEAL_WRITE);
@@ -186,7 +186,7 @@ tv_set_used(const char *dir, const char *sha, time_t when)
 	struct timespec	 ts[2];
 	char		 path[PATH_MAX];
 
-	cache_image_path(dir, sha, path, sizeof(path));
+	fetch_cache_path(dir, sha, path, sizeof(path));
 	ts[0].tv_sec = ts[1].tv_sec = when;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
@@ -204,24 +204,24 @@ test_cache_lru(void **state)
 
 	for (i = 0; i < 4; i++) {
 		tv_sha(i, sha[i]);
-		assert_int_equal(cache_image_store(t->dir, sha[i], t->buf,
+		assert_int_equal(fetch_cache_store(t->dir, sha[i], t->buf,
 		    t->len), 0);
 		tv_set_used(t->dir, sha[i], 1000 + i);
 	}
 	/* Loading image 0 makes it the most recently used. */
-	assert_int_equal(cache_image_load(t->dir, sha[0], TV_MAX, &buf,
+	assert_int_equal(fetch_cache_load(t->dir, sha[0], TV_MAX, &buf,
 	    &len), 0);
 	assert_int_equal(len, t->len);
 	free(buf);
-	assert_int_equal(cache_image_evict(t->dir, 2 * t->len), 0);
-	assert_int_equal(cache_image_load(t->dir, sha[1], TV_MAX, &buf,
+	assert_int_equal(fetch_cache_evict(t->dir, 2 * t->len), 0);
+	assert_int_equal(fetch_cache_load(t->dir, sha[1], TV_MAX, &buf,
 	    &len), -1);
-	assert_int_equal(cache_image_load(t->dir, sha[2], TV_MAX, &buf,
+	assert_int_equal(fetch_cache_load(t->dir, sha[2], TV_MAX, &buf,
 	    &len), -1);
-	assert_int_equal(cache_image_load(t->dir, sha[3], TV_MAX, &buf,
+	assert_int_equal(fetch_cache_load(t->dir, sha[3], TV_MAX, &buf,
 	    &len), 0);
 	free(buf);
-	assert_int_equal(cache_image_load(t->dir, sha[0], TV_MAX, &buf,
+	assert_int_equal(fetch_cache_load(t->dir, sha[0], TV_MAX, &buf,
 	    &len), 0);
 	free(buf);
 }
@@ -234,13 +234,13 @@ test_cache_names(void **state)
 	uint8_t		*buf;
 	size_t		 len;
 
-	assert_int_equal(cache_image_store(t->dir, "../../etc/passwd", t->buf,
+	assert_int_equal(fetch_cache_store(t->dir, "../../etc/passwd", t->buf,
 	    t->len), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(cache_image_load(t->dir, "../../etc/passwd", TV_MAX,
+	assert_int_equal(fetch_cache_load(t->dir, "../../etc/passwd", TV_MAX,
 	    &buf, &len), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(cache_image_store(t->dir, "ABCDEF", t->buf, t->len),
+	assert_int_equal(fetch_cache_store(t->dir, "ABCDEF", t->buf, t->len),
 	    -1);
 }
 

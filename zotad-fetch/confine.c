@@ -121,7 +121,7 @@ confine_file_access(uint64_t access)
 }
 
 static int
-confine_landlock_rules(int ruleset, const struct confine_paths *p,
+confine_landlock_rules(int ruleset, const struct fetch_confine_paths *p,
     uint64_t extra_write)
 {
 	static const char *const resolver[] = {
@@ -172,7 +172,7 @@ confine_ruleset(int abi, struct confine_ruleset *attr)
 }
 
 static int
-confine_landlock(const struct confine_paths *p)
+confine_landlock(const struct fetch_confine_paths *p)
 {
 	struct confine_ruleset	 attr;
 	size_t			 size;
@@ -247,7 +247,7 @@ confine_seccomp(void)
 }
 
 int
-confine_enter(const struct confine_paths *p)
+fetch_confine(const struct fetch_confine_paths *p)
 {
 	if (confine_landlock(p) == -1)
 		return (-1);

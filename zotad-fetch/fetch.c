@@ -102,16 +102,16 @@ fetch_sources(struct fetchd *fd)
 	const struct config	*conf = fd->conf;
 	const char		*ov;
 
-	fd->main = src_new(conf->zotad.index_url, OTAINDEX_SRC_MAIN);
-	fd->downgrade = src_new(conf->zotad.downgrade_index_url,
+	fd->main = fetch_src_new(conf->zotad.index_url, OTAINDEX_SRC_MAIN);
+	fd->downgrade = fetch_src_new(conf->zotad.downgrade_index_url,
 	    OTAINDEX_SRC_DOWNGRADE);
-	fd->vendor = src_new(conf->ota.ikea_ota_use_test_url ?
+	fd->vendor = fetch_src_new(conf->ota.ikea_ota_use_test_url ?
 	    PROVIDER_IKEA_TEST_URL : PROVIDER_IKEA_URL, OTAINDEX_SRC_MAIN);
 	if (fd->main == NULL || fd->downgrade == NULL || fd->vendor == NULL)
 		fatal("index sources");
 	fd->vendor->provider = provider_find("ikea");
 	if ((ov = conf->ota.zigbee_ota_override_index_location) != NULL &&
-	    (fd->override = src_new(ov, OTAINDEX_SRC_OVERRIDE)) == NULL)
+	    (fd->override = fetch_src_new(ov, OTAINDEX_SRC_OVERRIDE)) == NULL)
 		fatal("override index");
 }
 
@@ -143,12 +143,12 @@ fetch_free(struct fetchd *fd)
 	http_shutdown();
 	while ((s = fd->extra) != NULL) {
 		fd->extra = s->next;
-		src_free(s);
+		fetch_src_free(s);
 	}
-	src_free(fd->main);
-	src_free(fd->downgrade);
-	src_free(fd->override);
-	src_free(fd->vendor);
+	fetch_src_free(fd->main);
+	fetch_src_free(fd->downgrade);
+	fetch_src_free(fd->override);
+	fetch_src_free(fd->vendor);
 	gate_free(fd->gate);
 	event_base_free(fd->base);
 }
@@ -157,7 +157,7 @@ int
 main(int argc, char *argv[])
 {
 	struct daemon_opts	 opts;
-	struct confine_paths	 paths;
+	struct fetch_confine_paths	 paths;
 	struct config		*conf;
 	struct fetchd		 fd;
 	struct event		*sigterm, *sigint;
@@ -182,7 +182,7 @@ main(int argc, char *argv[])
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm,
 	    NULL) == -1 || evsignal_add(sigint, NULL) == -1)
 		fatalx("signal events");
-	if (service_start(&fd) == -1)
+	if (fetch_service_start(&fd) == -1)
 		fatalx("cannot serve %s", FETCH_SOCKET_NAME);
 	if (http_init(fd.base, conf) == -1)
 		fatalx("cannot set up HTTP");
@@ -194,7 +194,7 @@ main(int argc, char *argv[])
 	paths.state_dir = conf->zotad.state_dir;
 	paths.cache_dir = conf->zotad.cache_dir;
 	paths.data_dir = conf->data_dir;
-	if (confine_enter(&paths) == -1)
+	if (fetch_confine(&paths) == -1)
 		fatalx("cannot enter the sandbox");
 
 	log_info("ready: automatic checks contact a third party at most once "

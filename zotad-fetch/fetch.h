@@ -151,7 +151,7 @@ int	http_get(const char *url, size_t max, const char *etag,
  * E's. Writes the file's SHA-512 to SHA. Returns 0, or -1 with WHY
  * naming the check that failed.
  */
-int	verify_image(const uint8_t *buf, size_t len,
+int	fetch_verify_image(const uint8_t *buf, size_t len,
 	    const struct otaindex_entry *e, size_t max,
 	    char sha[SHA512_HEX_LEN + 1], char *why, size_t whylen);
 
@@ -160,21 +160,21 @@ int	verify_image(const uint8_t *buf, size_t len,
  * the receiver can trust it does not change. Returns the descriptor, or
  * -1 with errno set.
  */
-int	verify_memfd(const uint8_t *buf, size_t len, const char *name);
+int	fetch_verify_memfd(const uint8_t *buf, size_t len, const char *name);
 
 /*
  * The image cache under DIR: files named by their SHA-512, evicted least
  * recently used first once they hold more than a cap.
  */
-void	cache_image_path(const char *dir, const char *sha, char *path,
+void	fetch_cache_path(const char *dir, const char *sha, char *path,
 	    size_t len);
-int	cache_image_load(const char *dir, const char *sha, size_t max,
+int	fetch_cache_load(const char *dir, const char *sha, size_t max,
 	    uint8_t **buf, size_t *len);
-int	cache_image_store(const char *dir, const char *sha,
+int	fetch_cache_store(const char *dir, const char *sha,
 	    const uint8_t *buf, size_t len);
-void	cache_image_drop(const char *dir, const char *sha);
+void	fetch_cache_drop(const char *dir, const char *sha);
 /* Remove the least recently used images until at most CAP bytes stay. */
-int	cache_image_evict(const char *dir, uint64_t cap);
+int	fetch_cache_evict(const char *dir, uint64_t cap);
 
 /*
  * Vendor feeds (providers.c), turned into zigbee-OTA index entries and
@@ -256,13 +256,13 @@ struct src {
 };
 
 /* Called when a source has settled: S->idx may still be NULL. */
-typedef void	src_cb(struct fetchd *, struct src *, void *);
+typedef void	fetch_src_cb(struct fetchd *, struct src *, void *);
 
-struct src	*src_new(const char *location, enum otaindex_source kind);
-void		 src_free(struct src *);
+struct src	*fetch_src_new(const char *location, enum otaindex_source kind);
+void		 fetch_src_free(struct src *);
 
 /* The source for LOCATION given in a call, made on first use. */
-struct src	*src_extra(struct fetchd *, const char *location);
+struct src	*fetch_src_extra(struct fetchd *, const char *location);
 
 /*
  * Bring S up to date for a check that the gate judged VERDICT, at NOW:
@@ -270,9 +270,9 @@ struct src	*src_extra(struct fetchd *, const char *location);
  * on what is cached. CB runs once, maybe before this returns. Returns 1
  * when the check made the source contact a third party, else 0.
  */
-int		 src_update(struct fetchd *, struct src *,
+int		 fetch_src_update(struct fetchd *, struct src *,
 		    enum gate_verdict verdict, time_t now, const char *reason,
-		    src_cb *cb, void *arg);
+		    fetch_src_cb *cb, void *arg);
 
 /*
  * Images (image.c): find E's image in the cache, on disk or on the web,
@@ -280,21 +280,22 @@ int		 src_update(struct fetchd *, struct src *,
  */
 
 /* FD is a sealed memfd, or -1 with ERROR an io.zotad.Fetch error. */
-typedef void	image_cb(struct fetchd *, int fd, const char *sha,
+typedef void	fetch_image_cb(struct fetchd *, int fd, const char *sha,
 		    size_t len, const char *error, const char *why, void *);
 
-void		 image_get(struct fetchd *, const struct otaindex_entry *e,
-		    const char *reason, image_cb *cb, void *arg);
+void		 fetch_image_get(struct fetchd *,
+		    const struct otaindex_entry *e, const char *reason,
+		    fetch_image_cb *cb, void *arg);
 
 /* The io.zotad.Fetch service (service.c). */
-int		 service_start(struct fetchd *);
+int		 fetch_service_start(struct fetchd *);
 
 /* The sandbox (confine.c), entered once everything is acquired. */
-struct confine_paths {
+struct fetch_confine_paths {
 	const char	*state_dir;
 	const char	*cache_dir;
 	const char	*data_dir;
 };
-int		 confine_enter(const struct confine_paths *);
+int		 fetch_confine(const struct fetch_confine_paths *);
 
 #endif

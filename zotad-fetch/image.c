@@ -17,7 +17,7 @@
 struct image_job {
 	struct fetchd		*fd;
 	struct otaindex_entry	 e;
-	image_cb		*cb;
+	fetch_image_cb		*cb;
 	void			*arg;
 };
 
@@ -31,7 +31,7 @@ image_job_free(struct image_job *j)
 
 static struct image_job *
 image_job_new(struct fetchd *fd, const struct otaindex_entry *e,
-    image_cb *cb, void *arg)
+    fetch_image_cb *cb, void *arg)
 {
 	struct image_job	*j;
 
@@ -64,7 +64,7 @@ image_deliver(struct image_job *j, const uint8_t *buf, size_t len,
 	char			 name[64];
 	int			 fd;
 
-	if (verify_image(buf, len, &j->e, conf->zotad.max_image_size, sha,
+	if (fetch_verify_image(buf, len, &j->e, conf->zotad.max_image_size, sha,
 	    why, sizeof(why)) == -1) {
 		log_warnx("image %s rejected: %s", j->e.url, why);
 		j->cb(j->fd, -1, NULL, 0, IPC_FETCH_ERR_IMAGE_INVALID, why,
@@ -72,13 +72,13 @@ image_deliver(struct image_job *j, const uint8_t *buf, size_t len,
 		return;
 	}
 	if (store) {
-		if (cache_image_store(conf->zotad.cache_dir, sha, buf,
+		if (fetch_cache_store(conf->zotad.cache_dir, sha, buf,
 		    len) == -1)
 			log_warn("caching image %.16s...", sha);
-		cache_image_evict(conf->zotad.cache_dir, j->fd->cache_cap);
+		fetch_cache_evict(conf->zotad.cache_dir, j->fd->cache_cap);
 	}
 	snprintf(name, sizeof(name), "zotad-ota-%.16s", sha);
-	if ((fd = verify_memfd(buf, len, name)) == -1) {
+	if ((fd = fetch_verify_memfd(buf, len, name)) == -1) {
 		log_warn("memfd for image %.16s...", sha);
 		j->cb(j->fd, -1, NULL, 0, IPC_FETCH_ERR_DOWNLOAD_FAILED,
 		    "cannot hand the image over", j->arg);
@@ -113,14 +113,14 @@ image_from_cache(struct image_job *j)
 	size_t			 len;
 
 	if (!(j->e.has & OTAINDEX_HAS_SHA512) ||
-	    cache_image_load(conf->zotad.cache_dir, j->e.sha512,
+	    fetch_cache_load(conf->zotad.cache_dir, j->e.sha512,
 	    conf->zotad.max_image_size, &buf, &len) == -1)
 		return (0);
-	if (verify_image(buf, len, &j->e, conf->zotad.max_image_size, sha,
+	if (fetch_verify_image(buf, len, &j->e, conf->zotad.max_image_size, sha,
 	    why, sizeof(why)) == -1) {
 		log_warnx("cached image %.16s... dropped: %s", j->e.sha512,
 		    why);
-		cache_image_drop(conf->zotad.cache_dir, j->e.sha512);
+		fetch_cache_drop(conf->zotad.cache_dir, j->e.sha512);
 		free(buf);
 		return (0);
 	}
@@ -151,8 +151,8 @@ image_local(struct image_job *j)
 }
 
 void
-image_get(struct fetchd *fd, const struct otaindex_entry *e,
-    const char *reason, image_cb *cb, void *arg)
+fetch_image_get(struct fetchd *fd, const struct otaindex_entry *e,
+    const char *reason, fetch_image_cb *cb, void *arg)
 {
 	struct image_job	*j;
 

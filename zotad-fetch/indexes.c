@@ -22,7 +22,7 @@
 #define SRC_MAX_EXTRA	32	/* URLs from calls kept at once */
 
 struct src_waiter {
-	src_cb			*cb;
+	fetch_src_cb			*cb;
 	void			*arg;
 	struct src_waiter	*next;
 };
@@ -34,7 +34,7 @@ struct src_get {
 };
 
 struct src *
-src_new(const char *location, enum otaindex_source kind)
+fetch_src_new(const char *location, enum otaindex_source kind)
 {
 	struct src	*s;
 
@@ -49,7 +49,7 @@ src_new(const char *location, enum otaindex_source kind)
 }
 
 void
-src_free(struct src *s)
+fetch_src_free(struct src *s)
 {
 	struct src_waiter	*w;
 
@@ -65,7 +65,7 @@ src_free(struct src *s)
 }
 
 struct src *
-src_extra(struct fetchd *fd, const char *location)
+fetch_src_extra(struct fetchd *fd, const char *location)
 {
 	struct src	*s, **p;
 	size_t		 n = 0;
@@ -77,9 +77,9 @@ src_extra(struct fetchd *fd, const char *location)
 	if (n >= SRC_MAX_EXTRA && fd->extra->waiters == NULL) {
 		s = fd->extra;
 		fd->extra = s->next;
-		src_free(s);
+		fetch_src_free(s);
 	}
-	if ((s = src_new(location, OTAINDEX_SRC_MAIN)) == NULL)
+	if ((s = fetch_src_new(location, OTAINDEX_SRC_MAIN)) == NULL)
 		return (NULL);
 	for (p = &fd->extra; *p != NULL; p = &(*p)->next)
 		;
@@ -147,7 +147,7 @@ src_parse_image(struct fetchd *fd, struct src *s, const uint8_t *buf,
 	idx = otaindex_parse(text, strlen(text), &o, err, errlen);
 	/* The image is at hand: keep it for the update that may follow. */
 	if (idx != NULL && len <= fd->conf->zotad.max_image_size &&
-	    cache_image_store(fd->conf->zotad.cache_dir, e.sha512, buf,
+	    fetch_cache_store(fd->conf->zotad.cache_dir, e.sha512, buf,
 	    len) == -1)
 		log_warn("caching the image from %s", s->location);
  out:
@@ -361,7 +361,7 @@ src_got(const struct http_result *r, void *arg)
 }
 
 static int
-src_wait(struct src *s, src_cb *cb, void *arg)
+src_wait(struct src *s, fetch_src_cb *cb, void *arg)
 {
 	struct src_waiter	*w, **p;
 
@@ -420,8 +420,8 @@ src_start(struct fetchd *fd, struct src *s, const char *reason)
 }
 
 int
-src_update(struct fetchd *fd, struct src *s, enum gate_verdict verdict,
-    time_t now, const char *reason, src_cb *cb, void *arg)
+fetch_src_update(struct fetchd *fd, struct src *s, enum gate_verdict verdict,
+    time_t now, const char *reason, fetch_src_cb *cb, void *arg)
 {
 	enum gate_source_action	 act;
 

@@ -234,7 +234,7 @@ check_image(struct check *c, const struct otaindex_entry *chosen)
 	}
 	c->entry = check_entry_json(c, chosen);
 	snprintf(msg, sizeof(msg), "image for %s", c->ieee_s);
-	image_get(c->fd, chosen, msg, check_image_done, c);
+	fetch_image_get(c->fd, chosen, msg, check_image_done, c);
 }
 
 /* The primary index is missing: fall back, or say why not. */
@@ -323,12 +323,12 @@ check_run(struct check *c)
 	/* One extra count keeps callbacks made at once from finishing. */
 	c->pending = 2 + (c->override != NULL) + (c->vendor != NULL);
 	if (c->override != NULL)
-		c->contacted |= src_update(c->fd, c->override, c->verdict,
+		c->contacted |= fetch_src_update(c->fd, c->override, c->verdict,
 		    c->now, reason, check_src_done, c);
-	c->contacted |= src_update(c->fd, c->primary, c->verdict, c->now,
+	c->contacted |= fetch_src_update(c->fd, c->primary, c->verdict, c->now,
 	    reason, check_src_done, c);
 	if (c->vendor != NULL)
-		c->contacted |= src_update(c->fd, c->vendor, c->verdict,
+		c->contacted |= fetch_src_update(c->fd, c->vendor, c->verdict,
 		    c->now, reason, check_src_done, c);
 	/* Recorded before any answer, so a second call waits its turn. */
 	if (c->contacted && c->verdict == GATE_NETWORK)
@@ -366,7 +366,7 @@ check_new(struct fetchd *fd, struct ipc_call *call, const cJSON *params,
 	c->downgrade = ipc_param_bool(params, "downgrade", 0);
 	c->override = fd->override;
 	url = ipc_param_string(params, "url", NULL);
-	c->primary = url != NULL ? src_extra(fd, url) : c->downgrade ?
+	c->primary = url != NULL ? fetch_src_extra(fd, url) : c->downgrade ?
 	    fd->downgrade : fd->main;
 	/* A vendor's feed is asked about that vendor's devices only. */
 	if (url == NULL && !c->downgrade && fd->vendor != NULL &&
@@ -483,10 +483,11 @@ service_upload(struct check *c, const char *hex)
 	}
 	service_hex_decode(hex, buf, len);
 	if (service_upload_entry(buf, len, &c->dev, &e, why,
-	    sizeof(why)) == -1 || verify_image(buf, len, &e,
+	    sizeof(why)) == -1 || fetch_verify_image(buf, len, &e,
 	    c->fd->conf->zotad.max_image_size, sha, why, sizeof(why)) == -1)
 		service_error(c->call, IPC_FETCH_ERR_IMAGE_INVALID, why);
-	else if ((memfd = verify_memfd(buf, len, "zotad-ota-upload")) == -1)
+	else if ((memfd = fetch_verify_memfd(buf, len,
+	    "zotad-ota-upload")) == -1)
 		service_error(c->call, IPC_FETCH_ERR_DOWNLOAD_FAILED,
 		    "cannot hand the image over");
 	else {
@@ -538,7 +539,7 @@ service_allow(const struct ipc_peer *peer, void *arg)
 }
 
 int
-service_start(struct fetchd *fd)
+fetch_service_start(struct fetchd *fd)
 {
 	char	 path[PATH_MAX];
 

@@ -47,8 +47,9 @@ verify_identity(const struct ota_header *h, const struct otaindex_entry *e,
 }
 
 int
-verify_image(const uint8_t *buf, size_t len, const struct otaindex_entry *e,
-    size_t max, char sha[SHA512_HEX_LEN + 1], char *why, size_t whylen)
+fetch_verify_image(const uint8_t *buf, size_t len,
+    const struct otaindex_entry *e, size_t max, char sha[SHA512_HEX_LEN + 1],
+    char *why, size_t whylen)
 {
 	struct ota_image	*img;
 	char			 err[192];
@@ -80,7 +81,7 @@ verify_image(const uint8_t *buf, size_t len, const struct otaindex_entry *e,
 }
 
 int
-verify_memfd(const uint8_t *buf, size_t len, const char *name)
+fetch_verify_memfd(const uint8_t *buf, size_t len, const char *name)
 {
 	size_t	 off = 0;
 	ssize_t	 n;
@@ -116,13 +117,13 @@ cache_valid_sha(const char *sha)
 }
 
 void
-cache_image_path(const char *dir, const char *sha, char *path, size_t len)
+fetch_cache_path(const char *dir, const char *sha, char *path, size_t len)
 {
 	snprintf(path, len, "%s/%s/%s", dir, IMAGE_CACHE_DIR, sha);
 }
 
 int
-cache_image_load(const char *dir, const char *sha, size_t max,
+fetch_cache_load(const char *dir, const char *sha, size_t max,
     uint8_t **buf, size_t *len)
 {
 	char	 path[PATH_MAX];
@@ -131,7 +132,7 @@ cache_image_load(const char *dir, const char *sha, size_t max,
 		errno = EINVAL;
 		return (-1);
 	}
-	cache_image_path(dir, sha, path, sizeof(path));
+	fetch_cache_path(dir, sha, path, sizeof(path));
 	if (util_read_file(path, max, buf, len) == -1)
 		return (-1);
 	/* The modification time orders the cache by last use. */
@@ -141,7 +142,7 @@ cache_image_load(const char *dir, const char *sha, size_t max,
 }
 
 int
-cache_image_store(const char *dir, const char *sha, const uint8_t *buf,
+fetch_cache_store(const char *dir, const char *sha, const uint8_t *buf,
     size_t len)
 {
 	char	 path[PATH_MAX];
@@ -153,18 +154,18 @@ cache_image_store(const char *dir, const char *sha, const uint8_t *buf,
 	snprintf(path, sizeof(path), "%s/%s", dir, IMAGE_CACHE_DIR);
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return (-1);
-	cache_image_path(dir, sha, path, sizeof(path));
+	fetch_cache_path(dir, sha, path, sizeof(path));
 	return (atomic_write(path, buf, len, 0600));
 }
 
 void
-cache_image_drop(const char *dir, const char *sha)
+fetch_cache_drop(const char *dir, const char *sha)
 {
 	char	 path[PATH_MAX];
 
 	if (!cache_valid_sha(sha))
 		return;
-	cache_image_path(dir, sha, path, sizeof(path));
+	fetch_cache_path(dir, sha, path, sizeof(path));
 	if (unlink(path) == -1 && errno != ENOENT)
 		log_warn("%s", path);
 }
@@ -210,7 +211,7 @@ cache_scan(DIR *d, struct cache_file *files, uint64_t *total)
 }
 
 int
-cache_image_evict(const char *dir, uint64_t cap)
+fetch_cache_evict(const char *dir, uint64_t cap)
 {
 	struct cache_file	*files;
 	char			 path[PATH_MAX];
@@ -231,7 +232,7 @@ cache_image_evict(const char *dir, uint64_t cap)
 	for (i = 0; i < n && total > cap; i++) {
 		log_info("image cache over %llu bytes: evicting %.16s...",
 		    (unsigned long long)cap, files[i].sha);
-		cache_image_drop(dir, files[i].sha);
+		fetch_cache_drop(dir, files[i].sha);
 		total -= (uint64_t)files[i].size;
 	}
 	free(files);
