@@ -930,6 +930,52 @@ test_override_outside(void **state)
 	ipc_result_clear(&res);
 }
 
+/* Files named in a call are read in the data dir, and only there. */
+static void
+test_call_files(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+	char			 path[PATH_MAX], json[256];
+	uint8_t			 buf[4096];
+
+	snprintf(path, sizeof(path), "%s/data/mine.ota", t->dir);
+	tf_write_image_file(path, 9, 7);
+	snprintf(path, sizeof(path), "%s/outside.ota", t->dir);
+	tf_write_image_file(path, 9, 7);
+	snprintf(path, sizeof(path), "%s/data/idx.json", t->dir);
+	snprintf(json, sizeof(json), "[{\"url\": \"http://127.0.0.1:%u/a.ota\","
+	    " \"imageType\": 1, \"manufacturerCode\": %u, "
+	    "\"fileVersion\": 5}]", t->port, TF_MFR);
+	tf_write(path, json, strlen(json));
+	tf_start(t);
+
+	tf_check(t, DEV_A, 9, "\"url\": \"mine.ota\"", &res);
+	tf_expect_available(&res, 1);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(res.parameters, "entry"), "source")), "url");
+	ipc_result_clear(&res);
+	tf_get_image(t, DEV_A, 9, "\"url\": \"mine.ota\"", &res);
+	assert_null(res.error);
+	assert_int_equal(res.nfds, 1);
+	assert_int_equal(read(res.fds[0], buf, sizeof(buf)), 3000);
+	ipc_result_clear(&res);
+	assert_int_equal(thttpd_total(t->http), 0);
+
+	tf_check(t, DEV_A, 1, "\"url\": \"idx.json\"", &res);
+	tf_expect_available(&res, 1);
+	ipc_result_clear(&res);
+
+	tf_check(t, DEV_A, 9, "\"url\": \"../outside.ota\"", &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_INDEX_UNAVAILABLE,
+	    "outside the data dir");
+	ipc_result_clear(&res);
+	tf_check(t, DEV_A, 9, "\"url\": \"/etc/passwd\"", &res);
+	tf_expect_error(&res, IPC_FETCH_ERR_INDEX_UNAVAILABLE,
+	    "outside the data dir");
+	ipc_result_clear(&res);
+}
+
 /* Disabled automatic checks are refused without contact; manual go. */
 static void
 test_disabled(void **state)
@@ -1313,6 +1359,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_offline_fallback,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_override_outside,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_call_files,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_disabled,
 		    tf_setup, tf_teardown),

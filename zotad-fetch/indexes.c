@@ -144,6 +144,11 @@ src_parse_image(struct fetchd *fd, struct src *s, const uint8_t *buf,
 		goto out;
 	}
 	src_opts(fd, s, &o);
+	/* A file in the data dir stays one: the update reads it there. */
+	if (s->local) {
+		o.source = OTAINDEX_SRC_OVERRIDE;
+		o.allow_local_files = 1;
+	}
 	idx = otaindex_parse(text, strlen(text), &o, err, errlen);
 	/* The image is at hand: keep it for the update that may follow. */
 	if (idx != NULL && len <= fd->conf->zotad.max_image_size &&
@@ -375,16 +380,67 @@ src_wait(struct src *s, fetch_src_cb *cb, void *arg)
 	return (0);
 }
 
+/*
+ * A file named in a call, an index or an image, the way zigbee2mqtt
+ * takes one: relative to the data dir, and here never outside it.
+ */
+static uint8_t *
+src_read_call_file(struct fetchd *fd, struct src *s, size_t *len,
+    char *err, size_t errlen)
+{
+	const struct config	*conf = fd->conf;
+	char			*path = NULL, *real = NULL, *dir = NULL;
+	uint8_t			*buf = NULL;
+	size_t			 max, dlen;
+
+	max = conf->zotad.max_image_size > conf->zotad.max_index_size ?
+	    conf->zotad.max_image_size : conf->zotad.max_index_size;
+	if (s->location[0] == '/')
+		path = strdup(s->location);
+	else if (asprintf(&path, "%s/%s", conf->data_dir, s->location) == -1)
+		path = NULL;
+	if (path == NULL || (dir = realpath(conf->data_dir, NULL)) == NULL ||
+	    (real = realpath(path, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path != NULL ? path :
+		    s->location, strerror(errno));
+		goto out;
+	}
+	dlen = strlen(dir);
+	if (strncmp(real, dir, dlen) != 0 || real[dlen] != '/') {
+		snprintf(err, errlen, "%s is outside the data dir %s", real,
+		    dir);
+		goto out;
+	}
+	if (util_read_file(real, max, &buf, len) == -1)
+		snprintf(err, errlen, "%s: %s", real, errno == EFBIG ?
+		    "too large" : strerror(errno));
+ out:
+	free(path);
+	free(real);
+	free(dir);
+	return (buf);
+}
+
 static void
 src_read_local(struct fetchd *fd, struct src *s)
 {
 	struct otaindex_opts	 o;
 	struct otaindex		*idx;
 	char			 err[OTAINDEX_REASON_LEN];
+	uint8_t			*buf;
+	size_t			 len;
 
 	src_opts(fd, s, &o);
-	if ((idx = otaindex_load(s->location, &o, err, sizeof(err))) ==
-	    NULL) {
+	if (s->kind != OTAINDEX_SRC_OVERRIDE) {
+		if ((buf = src_read_call_file(fd, s, &len, err,
+		    sizeof(err))) != NULL) {
+			idx = src_parse(fd, s, buf, len, err, sizeof(err));
+			free(buf);
+		} else
+			idx = NULL;
+	} else
+		idx = otaindex_load(s->location, &o, err, sizeof(err));
+	if (idx == NULL) {
 		src_fail(s, "%s", err);
 		otaindex_free(s->idx);
 		s->idx = NULL;

@@ -156,6 +156,26 @@ check_free(struct check *c)
 	free(c);
 }
 
+static int
+check_entry_in(const struct src *s, const struct otaindex_entry *e)
+{
+	return (s != NULL && s->idx != NULL && e >= s->idx->entries &&
+	    e < s->idx->entries + s->idx->nentries);
+}
+
+/* Where the chosen entry came from, as the caller names sources. */
+static const char *
+check_entry_source(const struct check *c, const struct otaindex_entry *e)
+{
+	if (check_entry_in(c->override, e))
+		return ("override");
+	if (check_entry_in(c->vendor, e))
+		return (c->vendor->provider->name);
+	if (c->primary == c->fd->main || c->primary == c->fd->downgrade)
+		return (otaindex_source_name(e->source));
+	return ("url");
+}
+
 static cJSON *
 check_entry_json(const struct check *c, const struct otaindex_entry *e)
 {
@@ -163,18 +183,7 @@ check_entry_json(const struct check *c, const struct otaindex_entry *e)
 
 	if ((j = otaindex_entry_to_json(e)) == NULL)
 		return (NULL);
-	if (c->vendor != NULL && c->vendor->idx != NULL &&
-	    e >= c->vendor->idx->entries &&
-	    e < c->vendor->idx->entries + c->vendor->idx->nentries)
-		cJSON_AddStringToObject(j, "source",
-		    c->vendor->provider->name);
-	else if (c->primary != c->fd->main &&
-	    c->primary != c->fd->downgrade &&
-	    e->source != OTAINDEX_SRC_OVERRIDE)
-		cJSON_AddStringToObject(j, "source", "url");
-	else
-		cJSON_AddStringToObject(j, "source",
-		    otaindex_source_name(e->source));
+	cJSON_AddStringToObject(j, "source", check_entry_source(c, e));
 	return (j);
 }
 
@@ -382,12 +391,14 @@ service_check_url(struct ipc_call *call, const cJSON *params)
 	const char		*url;
 	struct ipc_param_error	 err;
 
+	/* Files are fine (in the data dir); other schemes are not. */
 	url = ipc_param_string(params, "url", NULL);
-	if (url == NULL || otaindex_is_http_url(url))
+	if (url == NULL || otaindex_is_http_url(url) ||
+	    strstr(url, "://") == NULL)
 		return (0);
 	memset(&err, 0, sizeof(err));
 	snprintf(err.parameter, sizeof(err.parameter), "url");
-	err.reason = "only http:// and https:// URLs are accepted";
+	err.reason = "only http:// and https:// URLs, or files, are accepted";
 	ipc_call_invalid(call, &err);
 	return (-1);
 }
