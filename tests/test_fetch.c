@@ -310,6 +310,24 @@ tf_setup(void **state)
 	return (0);
 }
 
+/* A listening socket passed as systemd does, or -1 to let it bind. */
+static int	tf_activation_fd = -1;
+
+static void
+tf_pass_socket(void)
+{
+	char	 pid[16];
+
+	if (tf_activation_fd == -1)
+		return;
+	if (dup2(tf_activation_fd, 3) == -1)
+		_exit(127);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "1", 1);
+	setenv("LISTEN_FDNAMES", FETCH_SOCKET_NAME, 1);
+}
+
 static void
 tf_exec_daemon(struct tf *t, int out)
 {
@@ -330,6 +348,7 @@ tf_exec_daemon(struct tf *t, int out)
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u", t->port);
 		setenv("http_proxy", url, 1);
 	}
+	tf_pass_socket();
 	execl(tf_daemon, "zotad-fetch", "-d", "-f", t->conf, (char *)NULL);
 	_exit(127);
 }
@@ -930,6 +949,38 @@ test_override_outside(void **state)
 	ipc_result_clear(&res);
 }
 
+/* Socket activation: the daemon serves the socket it is given. */
+static void
+test_socket_activation(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/activated",
+	    t->dir);
+	tf_activation_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(tf_activation_fd != -1);
+	assert_int_equal(bind(tf_activation_fd, (struct sockaddr *)&sun,
+	    sizeof(sun)), 0);
+	assert_int_equal(listen(tf_activation_fd, 4), 0);
+	snprintf(t->sock, sizeof(t->sock), "%s", sun.sun_path);
+	tf_start(t);
+	close(tf_activation_fd);
+	tf_activation_fd = -1;
+
+	tf_check(t, DEV_A, 1, NULL, &res);
+	tf_expect_available(&res, 1);
+	ipc_result_clear(&res);
+	/* It made no socket of its own. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/%s", t->dir,
+	    FETCH_SOCKET_NAME);
+	assert_int_equal(stat(sun.sun_path, &st), -1);
+}
+
 /* Files named in a call are read in the data dir, and only there. */
 static void
 test_call_files(void **state)
@@ -1359,6 +1410,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_offline_fallback,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_override_outside,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_activation,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_call_files,
 		    tf_setup, tf_teardown),
