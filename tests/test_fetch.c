@@ -85,16 +85,18 @@ struct tf_image {
 	size_t		 size;
 	int		 wrong_sha;
 	enum thttpd_fault fault;
+	int		 no_sha;		/* the index gives none */
 };
 
 static const struct tf_image tf_images[] = {
-	{ "/a.ota", 1, 5, 5, 2000, 0, THTTPD_OK },
-	{ "/b.ota", 2, 5, 5, 2000, 1, THTTPD_OK },	/* wrong SHA-512 */
-	{ "/c.ota", 3, 5, 6, 2000, 0, THTTPD_OK },	/* header says 5 */
-	{ "/d.ota", 4, 5, 5, 100000, 0, THTTPD_OK },	/* over the cap */
-	{ "/e.ota", 5, 5, 5, 2000, 0, THTTPD_404 },
-	{ "/f.ota", 6, 5, 5, 20000, 0, THTTPD_TRUNCATE },
-	{ NULL, 0, 0, 0, 0, 0, 0 }
+	{ "/a.ota", 1, 5, 5, 2000, 0, THTTPD_OK, 0 },
+	{ "/b.ota", 2, 5, 5, 2000, 1, THTTPD_OK, 0 },	/* wrong SHA-512 */
+	{ "/c.ota", 3, 5, 6, 2000, 0, THTTPD_OK, 0 },	/* header says 5 */
+	{ "/d.ota", 4, 5, 5, 100000, 0, THTTPD_OK, 0 },	/* over the cap */
+	{ "/e.ota", 5, 5, 5, 2000, 0, THTTPD_404, 0 },
+	{ "/f.ota", 6, 5, 5, 20000, 0, THTTPD_TRUNCATE, 0 },
+	{ "/g.ota", 7, 5, 5, 2000, 0, THTTPD_OK, 1 },
+	{ NULL, 0, 0, 0, 0, 0, 0, 0 }
 };
 
 static void
@@ -244,7 +246,8 @@ tf_entry(struct tf *t, const struct tf_image *im, const uint8_t *buf,
 	cJSON_AddStringToObject(e, "url", url);
 	cJSON_AddNumberToObject(e, "imageType", im->image_type);
 	cJSON_AddNumberToObject(e, "manufacturerCode", TF_MFR);
-	cJSON_AddStringToObject(e, "sha512", sha);
+	if (!im->no_sha)
+		cJSON_AddStringToObject(e, "sha512", sha);
 	return (e);
 }
 
@@ -602,6 +605,25 @@ tf_cached_images(const struct tf *t)
 			n++;
 	closedir(d);
 	return (n);
+}
+
+/* Without a SHA-512 in the index, the cache still finds the image. */
+static void
+test_image_without_sha(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+	int			 i;
+
+	tf_start(t);
+	for (i = 0; i < 2; i++) {
+		tf_get_image(t, DEV_A, 7, NULL, &res);
+		assert_null(res.error);
+		assert_int_equal(res.nfds, 1);
+		ipc_result_clear(&res);
+	}
+	assert_int_equal(thttpd_hits(t->http, "/g.ota"), 1);
+	assert_int_equal(tf_cached_images(t), 1 + 1);	/* image, note */
 }
 
 /* Every failed check names itself, and nothing bad enters the cache. */
@@ -1396,6 +1418,8 @@ main(int argc, char *argv[])
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_check_and_image,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_image_without_sha,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_image_faults,
 		    tf_setup, tf_teardown),

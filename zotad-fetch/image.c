@@ -3,10 +3,12 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomicfile.h"
 #include "config.h"
 #include "fetch.h"
 #include "ipc_catalogue.h"
@@ -54,6 +56,55 @@ image_job_new(struct fetchd *fd, const struct otaindex_entry *e,
 	return (j);
 }
 
+/*
+ * An entry without a SHA-512 (a vendor feed, a hosted override) finds
+ * its cached image through a note, named by a hash of the URL, holding
+ * the hash of the image last verified for it.
+ */
+static void
+image_note_path(const struct image_job *j, char *path, size_t len)
+{
+	char	 h[SHA512_HEX_LEN + 1];
+
+	util_sha512_hex(j->e.url, strlen(j->e.url), h);
+	snprintf(path, len, "%s/%s/url-%.32s", j->fd->conf->zotad.cache_dir,
+	    IMAGE_CACHE_DIR, h);
+}
+
+static int
+image_note_read(const struct image_job *j, char sha[SHA512_HEX_LEN + 1])
+{
+	char	 path[PATH_MAX];
+	uint8_t	*buf;
+	size_t	 len;
+	int	 r = -1;
+
+	if (j->e.url == NULL)
+		return (-1);
+	image_note_path(j, path, sizeof(path));
+	if (util_read_file(path, SHA512_HEX_LEN, &buf, &len) == -1)
+		return (-1);
+	if (len == SHA512_HEX_LEN &&
+	    strspn((char *)buf, "0123456789abcdef") == SHA512_HEX_LEN) {
+		memcpy(sha, buf, SHA512_HEX_LEN + 1);
+		r = 0;
+	}
+	free(buf);
+	return (r);
+}
+
+static void
+image_note_write(const struct image_job *j, const char *sha)
+{
+	char	 path[PATH_MAX];
+
+	if (j->e.url == NULL || (j->e.has & OTAINDEX_HAS_SHA512))
+		return;
+	image_note_path(j, path, sizeof(path));
+	if (atomic_write(path, sha, SHA512_HEX_LEN, 0600) == -1)
+		log_warn("%s", path);
+}
+
 /* Verify BUF and hand it over; store it when it came from the web. */
 static void
 image_deliver(struct image_job *j, const uint8_t *buf, size_t len,
@@ -75,6 +126,8 @@ image_deliver(struct image_job *j, const uint8_t *buf, size_t len,
 		if (fetch_cache_store(conf->zotad.cache_dir, sha, buf,
 		    len) == -1)
 			log_warn("caching image %.16s...", sha);
+		else
+			image_note_write(j, sha);
 		fetch_cache_evict(conf->zotad.cache_dir, j->fd->cache_cap);
 	}
 	snprintf(name, sizeof(name), "zotad-ota-%.16s", sha);
@@ -109,18 +162,27 @@ image_from_cache(struct image_job *j)
 {
 	const struct config	*conf = j->fd->conf;
 	char			 sha[SHA512_HEX_LEN + 1], why[VERIFY_WHY_LEN];
+	char			 want[SHA512_HEX_LEN + 1];
+	const char		*bad = NULL;
 	uint8_t			*buf;
 	size_t			 len;
 
-	if (!(j->e.has & OTAINDEX_HAS_SHA512) ||
-	    fetch_cache_load(conf->zotad.cache_dir, j->e.sha512,
+	if (j->e.has & OTAINDEX_HAS_SHA512)
+		memcpy(want, j->e.sha512, sizeof(want));
+	else if (image_note_read(j, want) == -1)
+		return (0);
+	if (fetch_cache_load(conf->zotad.cache_dir, want,
 	    conf->zotad.max_image_size, &buf, &len) == -1)
 		return (0);
+	/* Without an index hash, the file must still be the noted one. */
 	if (fetch_verify_image(buf, len, &j->e, conf->zotad.max_image_size, sha,
-	    why, sizeof(why)) == -1) {
-		log_warnx("cached image %.16s... dropped: %s", j->e.sha512,
-		    why);
-		fetch_cache_drop(conf->zotad.cache_dir, j->e.sha512);
+	    why, sizeof(why)) == -1)
+		bad = why;
+	else if (strcmp(sha, want) != 0)
+		bad = "sha512 differs from the one noted";
+	if (bad != NULL) {
+		log_warnx("cached image %.16s... dropped: %s", want, bad);
+		fetch_cache_drop(conf->zotad.cache_dir, want);
 		free(buf);
 		return (0);
 	}
