@@ -1,0 +1,76 @@
+#!/bin/sh
+# Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+#
+# Every manual page is clean under "mandoc -Tlint", the daemons' pages
+# show the options the daemons have, and the configuration page every
+# key. mandoc only finds the pages an .Xr names among installed manuals,
+# so references between zotad's own pages are the one message allowed.
+# Prints TAP.
+
+pages="zotad-radio.8 zotad-fetch.8 zotad-mqtt.8 zotadctl.8
+zotad-configuration.5"
+own='referenced manual not found: Xr '
+own="$own(zotad-radio|zotad-fetch|zotad-mqtt|zotadctl|zotad-configuration) [58]"
+n=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for p in $pages; do
+	n=$((n + 1))
+	if [ ! -f "man/$p" ]; then
+		failed=$((failed + 1))
+		echo "not ok $n - man/$p exists"
+		continue
+	fi
+	if ! command -v mandoc >/dev/null 2>&1; then
+		echo "ok $n # SKIP mandoc not installed (make deps)"
+		continue
+	fi
+	# Messages about the page name it; others concern the system's
+	# own manual database.
+	mandoc -Tlint "man/$p" 2>&1 | grep "^mandoc: man/$p:" |
+	    grep -Ev "$own" >"$tmp/lint"
+	if [ -s "$tmp/lint" ]; then
+		failed=$((failed + 1))
+		echo "not ok $n - man/$p is clean under mandoc -Tlint"
+		sed 's/^/# /' "$tmp/lint"
+	else
+		echo "ok $n - man/$p is clean under mandoc -Tlint"
+	fi
+done
+
+# Each daemon's synopsis is its usage line, and the configuration page
+# documents every key the parser's tables know.
+for d in zotad-radio zotad-fetch zotad-mqtt; do
+	n=$((n + 1))
+	usage=$("$d" -x 2>&1 | sed -n 's/^usage: [^ ]* //p')
+	if [ "$usage" = "[-dnv] [-f configuration.yaml]" ] &&
+	    grep -q '^\.Op Fl dnv$' "man/$d.8" &&
+	    grep -q '^\.Op Fl f Ar configuration.yaml$' "man/$d.8"; then
+		echo "ok $n - man/$d.8 shows the options $d has"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - man/$d.8 shows the options $d has"
+		echo "# $d says: $usage"
+	fi
+done
+
+keys=$(sed -n 's/.*\.name = "\([a-z_]*\)".*/\1/p' common/config.c | sort -u)
+missing=
+for k in $keys; do
+	[ "$k" = homeassistant ] && continue	# the section as a boolean
+	grep -E '^\.It Ic ' man/zotad-configuration.5 | grep -qw "$k" ||
+	    missing="$missing $k"
+done
+n=$((n + 1))
+if [ -n "$keys" ] && [ -z "$missing" ]; then
+	echo "ok $n - zotad-configuration.5 documents every configuration key"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - zotad-configuration.5 documents every configuration key"
+	echo "# missing:$missing"
+fi
+
+echo "1..$n"
+[ "$failed" = 0 ]
