@@ -177,6 +177,14 @@ fuzz: fuzz-build
 deps:
 	@sh scripts/deps.sh
 
+# systemd units, sysusers.d and tmpfiles.d, where systemd looks for them
+# under PREFIX; units name the daemons by their installed path.
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+UNITS		= $(wildcard config/systemd/*.service config/systemd/*.socket \
+		  config/systemd/*.target)
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 755 $(BUILD)/bin/zotad-radio $(BUILD)/bin/zotad-fetch \
@@ -186,6 +194,20 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/zotad
 	install -m 644 config/configuration.example.yaml \
 	    $(DESTDIR)$(SYSCONFDIR)/zotad/configuration.example.yaml
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	for u in $(UNITS); do \
+		sed 's|/usr/local/sbin/|$(SBINDIR)/|' $$u \
+		    >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 644 config/systemd/sysusers.d/zotad.conf \
+	    $(DESTDIR)$(SYSUSERSDIR)/zotad.conf
+	install -m 644 config/systemd/tmpfiles.d/zotad.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/zotad.conf
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8
 
 clean:
 	rm -rf build build-san build-fuzz

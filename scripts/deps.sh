@@ -7,7 +7,8 @@
 PKGS="build-essential pkg-config clang
 libevent-dev libmosquitto-dev libcjson-dev libcurl4-openssl-dev
 libserialport-dev libseccomp-dev libyaml-dev libssl-dev libsystemd-dev
-libcmocka-dev mosquitto mosquitto-clients python3 procps"
+libcmocka-dev mosquitto mosquitto-clients python3 procps mandoc
+systemd"
 
 missing=""
 for p in $PKGS; do

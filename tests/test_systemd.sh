@@ -1,0 +1,296 @@
+#!/bin/sh
+# Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+#
+# The systemd integration: the units pass "systemd-analyze verify", each
+# service scores 2.0 or lower in "systemd-analyze security", zotad-fetch
+# serves a real io.zotad.Fetch call on the socket systemd-socket-activate
+# hands it by name, and "make install DESTDIR=..." puts every file where
+# systemd and man look for it. Prints TAP.
+
+units="zotad-radio.service zotad-fetch.service zotad-mqtt.service
+zotad-radio.socket zotad-fetch.socket zotad.target"
+services="zotad-radio zotad-fetch zotad-mqtt"
+: "${BUILD:=build}"
+n=0
+failed=0
+tmp=$(mktemp -d)
+fetch_pid=
+cleanup() {
+	[ -n "$fetch_pid" ] && kill "$fetch_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+	: >"$tmp/err"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err"
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n # SKIP $1"
+}
+
+have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# --- make install ---------------------------------------------------
+
+root="$tmp/root"
+prefix=/usr/local
+san=
+[ "$BUILD" = build-san ] && san=SANITIZE=1
+if env -u MAKEFLAGS -u MAKELEVEL make -s install DESTDIR="$root" \
+    PREFIX="$prefix" $san >"$tmp/err" 2>&1; then
+	ok "make install DESTDIR=... succeeds"
+	installed=1
+else
+	not_ok "make install DESTDIR=... succeeds"
+	installed=0
+fi
+
+# installed PATH MODE: PATH exists under DESTDIR with permissions MODE.
+installed() {
+	if [ "$installed" = 1 ] && [ -f "$root$1" ] &&
+	    [ "$(stat -c %a "$root$1")" = "$2" ]; then
+		ok "installed $1, mode $2"
+	else
+		not_ok "installed $1, mode $2"
+	fi
+}
+
+unitdir=$prefix/lib/systemd/system
+for u in $units; do
+	installed "$unitdir/$u" 644
+done
+installed "$prefix/lib/sysusers.d/zotad.conf" 644
+installed "$prefix/lib/tmpfiles.d/zotad.conf" 644
+for m in zotad-radio.8 zotad-fetch.8 zotad-mqtt.8 zotadctl.8; do
+	installed "$prefix/share/man/man8/$m" 644
+done
+installed "$prefix/share/man/man5/zotad-configuration.5" 644
+for d in $services; do
+	installed "$prefix/sbin/$d" 755
+done
+
+# The units must start the daemons where make install put them.
+if [ "$installed" = 1 ] && grep -q "^ExecStart=$prefix/sbin/zotad-fetch " \
+    "$root$unitdir/zotad-fetch.service"; then
+	ok "installed unit names the installed daemon"
+else
+	not_ok "installed unit names the installed daemon"
+fi
+# Installed elsewhere, with no DESTDIR, the units name real files, which
+# systemd-analyze verify checks below.
+alt="$tmp/alt"
+altunits="$alt/units"
+if env -u MAKEFLAGS -u MAKELEVEL make -s install PREFIX="$alt" \
+    SYSTEMDUNITDIR="$altunits" $san >"$tmp/err" 2>&1 &&
+    grep -q "^ExecStart=$alt/sbin/zotad-radio " \
+    "$altunits/zotad-radio.service"; then
+	ok "PREFIX and SYSTEMDUNITDIR move the units and their commands"
+	altok=1
+else
+	not_ok "PREFIX and SYSTEMDUNITDIR move the units and their commands"
+	altok=0
+fi
+
+# sysusers.d and tmpfiles.d, applied to an empty root.
+if ! have systemd-sysusers || ! have systemd-tmpfiles; then
+	skip "systemd-sysusers or systemd-tmpfiles not installed"
+	skip "systemd-sysusers or systemd-tmpfiles not installed"
+else
+	mkdir -p "$tmp/sys/etc"
+	grep '^dialout:' /etc/group >"$tmp/sys/etc/group"
+	systemd-sysusers --root="$tmp/sys" \
+	    "$PWD/config/systemd/sysusers.d/zotad.conf" >"$tmp/err" 2>&1
+	if grep -q '^zotad-radio:' "$tmp/sys/etc/passwd" &&
+	    grep -q '^zotad-fetch:' "$tmp/sys/etc/passwd" &&
+	    grep -q '^zotad-mqtt:' "$tmp/sys/etc/passwd" &&
+	    grep -q '^dialout:.*zotad-radio' "$tmp/sys/etc/group" &&
+	    grep -Eq '^zotad:x:[0-9]+:.*zotad-fetch' "$tmp/sys/etc/group"; then
+		ok "sysusers.d makes the three users, dialout and zotad groups"
+	else
+		not_ok "sysusers.d makes the three users, dialout and zotad groups"
+	fi
+	systemd-tmpfiles --root="$tmp/sys" --create \
+	    "$PWD/config/systemd/tmpfiles.d/zotad.conf" >"$tmp/err" 2>&1
+	if [ "$(stat -c %a "$tmp/sys/var/lib/zotad")" = 1770 ] &&
+	    [ "$(stat -c %a "$tmp/sys/var/cache/zotad")" = 700 ] &&
+	    [ -d "$tmp/sys/run/zotad" ] && [ -d "$tmp/sys/etc/zotad" ]; then
+		ok "tmpfiles.d makes the state, cache, run and config dirs"
+	else
+		not_ok "tmpfiles.d makes the state, cache, run and config dirs"
+	fi
+fi
+
+# --- systemd-analyze ------------------------------------------------
+
+if ! have systemd-analyze; then
+	skip "systemd-analyze not installed"
+elif [ "$altok" != 1 ]; then
+	not_ok "systemd-analyze verify (nothing installed)"
+else
+	(cd "$altunits" && systemd-analyze verify --man=no $units) \
+	    >"$tmp/err" 2>&1
+	if [ $? = 0 ] && [ ! -s "$tmp/err" ]; then
+		ok "systemd-analyze verify finds nothing in the units"
+	elif grep -qi 'sysinit.target not found\|not been booted' \
+	    "$tmp/err"; then
+		skip "systemd-analyze verify needs systemd's own units here"
+	else
+		not_ok "systemd-analyze verify finds nothing in the units"
+	fi
+fi
+
+for d in $services; do
+	if ! have systemd-analyze; then
+		skip "systemd-analyze not installed"
+		continue
+	fi
+	systemd-analyze security --offline=true \
+	    "config/systemd/$d.service" >"$tmp/out" 2>"$tmp/err"
+	score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' \
+	    "$tmp/out")
+	if [ -z "$score" ]; then
+		not_ok "$d.service has a security score"
+	elif awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+		ok "$d.service scores $score, 2.0 or lower"
+	else
+		not_ok "$d.service scores $score, more than 2.0"
+	fi
+done
+
+# --- socket activation of zotad-fetch -------------------------------
+
+# A configuration whose dirs are all in the temporary directory, whose
+# indexes are on a closed loopback port, and whose override index names
+# one local image: a Check is answered without any network.
+data="$tmp/data"
+mkdir -p "$data" "$tmp/state" "$tmp/cache" "$tmp/run"
+user=
+if [ "$(id -u)" = 0 ]; then
+	# Started as root the daemon drops to zotad.user_fetch.
+	user="  user_fetch: nobody"
+	chown nobody "$tmp/state" "$tmp/cache"
+	chmod 755 "$tmp"
+fi
+cat >"$data/configuration.yaml" <<EOF
+ota:
+  zigbee_ota_override_index_location: override.json
+zotad:
+  state_dir: $tmp/state
+  cache_dir: $tmp/cache
+  run_dir: $tmp/run
+  index_url: http://127.0.0.1:1/index.json
+  downgrade_index_url: http://127.0.0.1:1/index1.json
+$user
+EOF
+
+activate() {
+	if ! have systemd-socket-activate; then
+		skip "systemd-socket-activate not installed"
+		return 1
+	fi
+	if ! have python3; then
+		skip "python3 not installed"
+		return 1
+	fi
+	if ! zotadctl image make --manufacturer-code 0x1234 --image-type 7 \
+	    --file-version 0x00020000 --size 3000 "$data/new.ota" \
+	    >/dev/null 2>"$tmp/err" ||
+	    ! zotadctl index add "$data/new.ota" >"$data/override.json" \
+	    2>"$tmp/err"; then
+		not_ok "zotadctl makes an image and an override index"
+		return 1
+	fi
+	systemd-socket-activate -l "$tmp/run/fetch.sock" \
+	    --fdname=fetch.sock zotad-fetch -d -v \
+	    -f "$data/configuration.yaml" 2>"$tmp/fetch.log" &
+	fetch_pid=$!
+	return 0
+}
+
+# The varlink client: one NUL-terminated call, the reply printed as JSON.
+fetch_call() {
+	python3 - "$tmp/run/fetch.sock" "$1" <<'EOF'
+import json, socket, sys, time
+path, call = sys.argv[1], sys.argv[2]
+deadline = time.time() + 20
+while True:
+	try:
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.connect(path)
+		break
+	except OSError:
+		s.close()
+		if time.time() > deadline:
+			raise
+		time.sleep(0.1)
+s.settimeout(30)
+s.sendall(call.encode() + b"\0")
+buf = b""
+while b"\0" not in buf:
+	chunk = s.recv(65536)
+	if not chunk:
+		sys.exit("connection closed before a reply")
+	buf += chunk
+print(json.dumps(json.loads(buf[:buf.index(b"\0")].decode())))
+EOF
+}
+
+device='{"ieee": "0x00124b0000000001", "manufacturerCode": 4660,
+    "imageType": 7, "fileVersion": 65536}'
+if activate; then
+	fetch_call "{\"method\": \"io.zotad.Fetch.Check\",
+	    \"parameters\": {\"device\": $device}}" >"$tmp/out" 2>"$tmp/err"
+	if python3 -c "import json, sys
+r = json.load(open(sys.argv[1]))
+p = r['parameters']
+assert 'error' not in r, r
+assert p['available'] is True, r
+assert p['entry']['fileVersion'] == 0x00020000, r" "$tmp/out" \
+	    2>>"$tmp/err"; then
+		ok "socket-activated zotad-fetch answers io.zotad.Fetch.Check"
+	else
+		sed 's/^/# fetch: /' "$tmp/fetch.log" >>"$tmp/err"
+		not_ok "socket-activated zotad-fetch answers io.zotad.Fetch.Check"
+	fi
+	if grep -q "using socket fetch.sock from systemd" "$tmp/fetch.log"
+	then
+		ok "zotad-fetch serves the socket passed as fetch.sock"
+	else
+		sed 's/^/# fetch: /' "$tmp/fetch.log" >"$tmp/err"
+		not_ok "zotad-fetch serves the socket passed as fetch.sock"
+	fi
+	fetch_call '{"method": "io.zotad.Fetch.Nonesuch"}' >"$tmp/out" \
+	    2>"$tmp/err"
+	if grep -q '"error": "org.varlink.service.MethodNotFound"' "$tmp/out"; then
+		ok "and answers an unknown method with MethodNotFound"
+	else
+		cat "$tmp/out" >>"$tmp/err"
+		not_ok "and answers an unknown method with MethodNotFound"
+	fi
+	kill "$fetch_pid" 2>/dev/null
+	wait "$fetch_pid"
+	rc=$?
+	fetch_pid=
+	if [ "$rc" = 0 ]; then
+		ok "zotad-fetch leaves cleanly on SIGTERM"
+	else
+		sed 's/^/# fetch: /' "$tmp/fetch.log" >"$tmp/err"
+		not_ok "zotad-fetch leaves cleanly on SIGTERM (status $rc)"
+	fi
+fi
+
+echo "1..$n"
+[ "$failed" = 0 ]
