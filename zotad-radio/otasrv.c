@@ -1547,6 +1547,12 @@ otas_save(struct otas *srv)
 		cJSON_AddStringToObject(e, "state", s->st == OTAS_TRANSFER ?
 		    "transfer" : "queued");
 		cJSON_AddBoolToObject(e, "downgrade", s->opts.downgrade);
+		cJSON_AddNumberToObject(e, "response_delay",
+		    s->opts.response_delay_ms);
+		cJSON_AddNumberToObject(e, "max_data_size",
+		    s->opts.max_data_size);
+		cJSON_AddNumberToObject(e, "block_timeout",
+		    s->opts.block_timeout_ms);
 		cJSON_AddNumberToObject(e, "from_version", s->from_version);
 		cJSON_AddStringToObject(e, "from_sw_build_id", s->from_sw);
 		cJSON_AddStringToObject(e, "from_date_code", s->from_date);
@@ -1587,6 +1593,17 @@ otas_restore_transfer(struct otas_sess *s)
 	return (0);
 }
 
+/* A saved override: -1 (the configuration's) unless within 0..MAX. */
+static int
+otas_json_opt(const cJSON *e, const char *key, double max)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(e, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max)
+		return (-1);
+	return ((int)v->valuedouble);
+}
+
 static void
 otas_restore_one(struct otas *srv, const cJSON *e)
 {
@@ -1609,6 +1626,9 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	    0;
 	o.downgrade = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e,
 	    "downgrade"));
+	o.response_delay_ms = otas_json_opt(e, "response_delay", 60000);
+	o.max_data_size = otas_json_opt(e, "max_data_size", 255);
+	o.block_timeout_ms = otas_json_opt(e, "block_timeout", INT32_MAX);
 	if ((s = otas_sess_new(srv, ieee, transfer ? OTAS_RESUMED :
 	    OTAS_UPDATE, &o, NULL, NULL)) == NULL)
 		return;
