@@ -315,6 +315,8 @@ tf_setup(void **state)
 
 /* A listening socket passed as systemd does, or -1 to let it bind. */
 static int	tf_activation_fd = -1;
+/* Where the daemon reports readiness as to systemd. */
+static char	tf_notify_path[108];
 
 static void
 tf_pass_socket(void)
@@ -326,6 +328,7 @@ tf_pass_socket(void)
 	if (dup2(tf_activation_fd, 3) == -1)
 		_exit(127);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("NOTIFY_SOCKET", tf_notify_path, 1);
 	setenv("LISTEN_PID", pid, 1);
 	setenv("LISTEN_FDS", "1", 1);
 	setenv("LISTEN_FDNAMES", FETCH_SOCKET_NAME, 1);
@@ -979,9 +982,20 @@ test_socket_activation(void **state)
 	struct ipc_result	 res;
 	struct sockaddr_un	 sun;
 	struct stat		 st;
+	char			 msg[64];
+	ssize_t			 n;
+	int			 notify;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/notify", t->dir);
+	snprintf(tf_notify_path, sizeof(tf_notify_path), "%s", sun.sun_path);
+	notify = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(notify != -1);
+	assert_int_equal(bind(notify, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	/* The daemon's user must be able to send to it. */
+	assert_int_equal(chmod(sun.sun_path, 0666), 0);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/activated",
 	    t->dir);
 	tf_activation_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -993,6 +1007,12 @@ test_socket_activation(void **state)
 	tf_start(t);
 	close(tf_activation_fd);
 	tf_activation_fd = -1;
+	/* Readiness was told before the log said so. */
+	n = recv(notify, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	msg[n] = '\0';
+	assert_string_equal(msg, "READY=1");
+	close(notify);
 
 	tf_check(t, DEV_A, 1, NULL, &res);
 	tf_expect_available(&res, 1);

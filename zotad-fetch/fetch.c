@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "atomicfile.h"
 #include "config.h"
@@ -197,6 +198,9 @@ main(int argc, char *argv[])
 	if (fetch_confine(&paths) == -1)
 		fatalx("cannot enter the sandbox");
 
+	/* Under systemd with Type=notify, calls may come from now on. */
+	if (sd_notify(0, "READY=1") < 0)
+		log_warnx("could not tell systemd that we are ready");
 	log_info("ready: automatic checks contact a third party at most once "
 	    "per %d minutes per device", conf->ota.update_check_interval);
 	event_base_dispatch(fd.base);
