@@ -13,6 +13,7 @@
 
 #include <sys/resource.h>
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,25 @@ bench_interval(int minutes)
 	gate_free(z);
 }
 
+/* Heap the gate holds for its devices, from malloc's own accounting. */
+static void
+bench_gate_memory(void)
+{
+	struct gate	*g;
+	size_t		 before, after;
+	int		 i;
+
+	before = mallinfo2().uordblks;
+	if ((g = gate_new(NULL, 1440 * 60)) == NULL)
+		fatal("gate_new");
+	for (i = 0; i < BENCH_DEVICES; i++)
+		gate_record(g, BENCH_BASE + (uint64_t)i, 1790000000 + i);
+	after = mallinfo2().uordblks;
+	printf("gate memory for %d devices: %zu bytes\n", BENCH_DEVICES,
+	    after - before);
+	gate_free(g);
+}
+
 int
 main(void)
 {
@@ -116,6 +136,7 @@ main(void)
 	bench_interval(360);
 	bench_interval(60);
 	bench_interval(30);
+	bench_gate_memory();
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		printf("peak resident memory: %ld KiB\n", ru.ru_maxrss);
 	return (0);
