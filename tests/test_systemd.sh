@@ -4,8 +4,8 @@
 # The systemd integration: the units pass "systemd-analyze verify", each
 # service scores 2.0 or lower in "systemd-analyze security", zotad-fetch
 # serves a real io.zotad.Fetch call on the socket systemd-socket-activate
-# hands it by name, and "make install DESTDIR=..." puts every file where
-# systemd and man look for it. Prints TAP.
+# hands it by name, zotad-radio likewise, and "make install DESTDIR=..."
+# puts every file where systemd and man look for it. Prints TAP.
 
 units="zotad-radio.service zotad-fetch.service zotad-mqtt.service
 zotad-radio.socket zotad-fetch.socket zotad.target"
@@ -15,8 +15,10 @@ n=0
 failed=0
 tmp=$(mktemp -d)
 fetch_pid=
+radio_pid=
 cleanup() {
 	[ -n "$fetch_pid" ] && kill "$fetch_pid" 2>/dev/null
+	[ -n "$radio_pid" ] && kill "$radio_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -223,9 +225,10 @@ activate() {
 	return 0
 }
 
-# The varlink client: one NUL-terminated call, the reply printed as JSON.
-fetch_call() {
-	python3 - "$tmp/run/fetch.sock" "$1" <<'EOF'
+# The varlink client: one NUL-terminated call on socket $1, the reply
+# printed as JSON.
+ipc_call() {
+	python3 - "$1" "$2" <<'EOF'
 import json, socket, sys, time
 path, call = sys.argv[1], sys.argv[2]
 deadline = time.time() + 20
@@ -254,7 +257,7 @@ EOF
 device='{"ieee": "0x00124b0000000001", "manufacturerCode": 4660,
     "imageType": 7, "fileVersion": 65536}'
 if activate; then
-	fetch_call "{\"method\": \"io.zotad.Fetch.Check\",
+	ipc_call "$tmp/run/fetch.sock" "{\"method\": \"io.zotad.Fetch.Check\",
 	    \"parameters\": {\"device\": $device}}" >"$tmp/out" 2>"$tmp/err"
 	if python3 -c "import json, sys
 r = json.load(open(sys.argv[1]))
@@ -275,7 +278,8 @@ assert p['entry']['fileVersion'] == 0x00020000, r" "$tmp/out" \
 		sed 's/^/# fetch: /' "$tmp/fetch.log" >"$tmp/err"
 		not_ok "zotad-fetch serves the socket passed as fetch.sock"
 	fi
-	fetch_call '{"method": "io.zotad.Fetch.Nonesuch"}' >"$tmp/out" \
+	ipc_call "$tmp/run/fetch.sock" \
+	    '{"method": "io.zotad.Fetch.Nonesuch"}' >"$tmp/out" \
 	    2>"$tmp/err"
 	if grep -q '"error": "org.varlink.service.MethodNotFound"' "$tmp/out"; then
 		ok "and answers an unknown method with MethodNotFound"
@@ -293,6 +297,44 @@ assert p['entry']['fileVersion'] == 0x00020000, r" "$tmp/out" \
 		sed 's/^/# fetch: /' "$tmp/fetch.log" >"$tmp/err"
 		not_ok "zotad-fetch leaves cleanly on SIGTERM (status $rc)"
 	fi
+fi
+
+# --- socket activation of zotad-radio -------------------------------
+
+# No adapter: zotad-radio keeps looking for its port, and serves
+# radio.sock all the same.
+radio_conf="$tmp/radio.yaml"
+sed 's/user_fetch:/user_radio:/' "$data/configuration.yaml" >"$radio_conf"
+printf 'serial:\n  port: %s/no-such-tty\n' "$tmp" >>"$radio_conf"
+if have systemd-socket-activate && have python3; then
+	systemd-socket-activate -l "$tmp/run/radio.sock" \
+	    -E ASAN_OPTIONS=detect_leaks=0 \
+	    --fdname=radio.sock zotad-radio -d -v -f "$radio_conf" \
+	    2>"$tmp/radio.log" &
+	radio_pid=$!
+	ipc_call "$tmp/run/radio.sock" \
+	    '{"method": "io.zotad.Radio.ListDevices"}' >"$tmp/out" 2>"$tmp/err"
+	if grep -q '"devices": \[\]' "$tmp/out" &&
+	    grep -q "using socket radio.sock from systemd" "$tmp/radio.log"
+	then
+		ok "socket-activated zotad-radio serves radio.sock by name"
+	else
+		cat "$tmp/out" >>"$tmp/err"
+		sed 's/^/# radio: /' "$tmp/radio.log" >>"$tmp/err"
+		not_ok "socket-activated zotad-radio serves radio.sock by name"
+	fi
+	kill "$radio_pid" 2>/dev/null
+	wait "$radio_pid"
+	rc=$?
+	radio_pid=
+	if [ "$rc" = 0 ]; then
+		ok "zotad-radio leaves cleanly on SIGTERM"
+	else
+		sed 's/^/# radio: /' "$tmp/radio.log" >"$tmp/err"
+		not_ok "zotad-radio leaves cleanly on SIGTERM (status $rc)"
+	fi
+else
+	skip "systemd-socket-activate or python3 not installed"
 fi
 
 echo "1..$n"
