@@ -149,6 +149,27 @@ test_bad_state(void **state)
 	gate_free(g);
 }
 
+/* Times that no longer restrict anything are not kept. */
+static void
+test_prune(void **state)
+{
+	struct gate_fixture	*f = *state;
+	struct gate		*g;
+
+	g = gate_new(f->path, INTERVAL);
+	assert_non_null(g);
+	assert_int_equal(gate_record(g, DEV_A, T0), 0);
+	assert_int_equal(gate_record(g, DEV_B, T0 + INTERVAL), 0);
+	assert_int_equal(gate_ndevices(g), 1);
+	assert_int_equal(gate_last(g, DEV_A), -1);
+	gate_free(g);
+	g = gate_new(f->path, INTERVAL);
+	assert_non_null(g);
+	assert_int_equal(gate_ndevices(g), 1);
+	assert_int_equal(gate_last(g, DEV_B), T0 + INTERVAL);
+	gate_free(g);
+}
+
 /* A clock set far back must not lock a device out for good. */
 static void
 test_clock_back(void **state)
@@ -201,6 +222,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_clock_back, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test(test_source),
 	};
 

@@ -221,9 +221,22 @@ gate_source(const struct gate *g, enum gate_verdict verdict, int have,
 	return (GATE_SOURCE_NONE);
 }
 
+/* Times older than an interval restrict nothing: forget them. */
+static void
+gate_prune(struct gate *g, time_t now)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < g->ndevs; i++)
+		if (gate_recent(g, g->devs[i].last, now))
+			g->devs[n++] = g->devs[i];
+	g->ndevs = n;
+}
+
 int
 gate_record(struct gate *g, uint64_t ieee, time_t now)
 {
+	gate_prune(g, now);
 	if (gate_set(g, ieee, now) == -1) {
 		log_warn("last check of 0x%016" PRIx64, ieee);
 		return (-1);
