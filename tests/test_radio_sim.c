@@ -694,7 +694,7 @@ test_ota_success(void **state)
 	net_prepare(1, ", \"expect_image\": \"img.ota\"", "", 87);
 	hex = make_image("img.ota", 4107, 256, 200, 4000);
 	fx_run(NULL);
-	update(BULB, hex, NULL, &res);
+	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
 	assert_null(res.error);
 	assert_int_equal(jnum(res.parameters, "from.file_version"), 100);
 	assert_string_equal(jstr(res.parameters, "from.software_build_id"),
@@ -722,7 +722,7 @@ test_ota_device_aborts(void **state)
 	net_prepare(1, ", \"inject\": {\"abort_at_offset\": 1000}", "", 87);
 	hex = make_image("img.ota", 4107, 256, 200, 4000);
 	fx_run(NULL);
-	update(BULB, hex, NULL, &res);
+	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_UPDATE_FAILED);
 	assert_string_equal(res_message(&res),
 	    "Update failed with reason: 'aborted by device'");
@@ -740,7 +740,7 @@ test_ota_invalid_image(void **state)
 	net_prepare(1, ", \"inject\": {\"end_invalid_image\": true}", "", 87);
 	hex = make_image("img.ota", 4107, 256, 200, 2000);
 	fx_run(NULL);
-	update(BULB, hex, NULL, &res);
+	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_UPDATE_FAILED);
 	assert_non_null(strstr(res_message(&res), "invalid image"));
 	ipc_result_clear(&res);
@@ -757,7 +757,8 @@ test_ota_silent_device(void **state)
 	net_prepare(1, ", \"inject\": {\"silent_at_offset\": 1000}", "", 87);
 	hex = make_image("img.ota", 4107, 256, 200, 4000);
 	fx_run(NULL);
-	update(BULB, hex, "{\"image_block_request_timeout\": 1500}", &res);
+	update(BULB, hex, "{\"image_block_request_timeout\": 1500,"
+	    " \"image_block_response_delay\": 0}", &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_UPDATE_FAILED);
 	assert_non_null(strstr(res_message(&res),
 	    "did not request the next image block"));
@@ -853,7 +854,7 @@ test_ota_pages(void **state)
 	(void)state;
 	net_prepare(1, ", \"mode\": \"page\", \"page_size\": 512,"
 	    " \"expect_image\": \"img.ota\"", "", 87);
-	hex = make_image("img.ota", 4107, 256, 200, 3000);
+	hex = make_image("img.ota", 4107, 256, 200, 1500);
 	fx_run(NULL);
 	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
 	assert_null(res.error);
@@ -891,7 +892,7 @@ test_ota_wait_for_data(void **state)
 
 	(void)state;
 	net_prepare(1, ", \"expect_image\": \"img.ota\"", "", 87);
-	hex = make_image("img.ota", 4107, 256, 200, 1200);
+	hex = make_image("img.ota", 4107, 256, 200, 600);
 	fx_run(NULL);
 	update(BULB, hex, "{\"image_block_response_delay\": 300}", &res);
 	assert_null(res.error);
@@ -1016,8 +1017,8 @@ test_ota_queue_order(void **state)
 
 	(void)state;
 	net_prepare(1, "", "", 87);
-	hb = make_image("b.ota", 4107, 256, 200, 3000);
-	hr = make_image("r.ota", 4476, 8704, 600, 1500);
+	hb = make_image("b.ota", 4107, 256, 200, 1500);
+	hr = make_image("r.ota", 4476, 8704, 600, 300);
 	fx_run(NULL);
 	update_async(BULB, hb, "0", &a);
 	update_async(REMOTE, hr, "0", &b);

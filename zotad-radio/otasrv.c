@@ -69,6 +69,7 @@ struct otas_pending {
 	uint8_t		 tsn;
 	uint8_t		 src_ep;	/* our endpoint the device used */
 	uint32_t	 offset;
+	uint32_t	 sent_offset;	/* of the last block sent */
 	uint32_t	 page_end;	/* 0 for a single block */
 	uint8_t		 dev_max;
 	uint16_t	 spacing_ms;
@@ -1003,6 +1004,7 @@ otas_send_pending(struct otas_sess *s)
 	len = zcl_ota_block_rsp(f, sizeof(f), p->tsn, s->img.manuf,
 	    s->img.image_type, s->img.version, p->offset,
 	    s->img.data + p->offset, (uint8_t)n);
+	p->sent_offset = p->offset;
 	otas_now(&s->last_rsp);
 	if ((ref = otas_ref(s)) == NULL || len == 0 ||
 	    adapter_send(s->srv->ad, otas_nwk(s), s->dev_ep, p->src_ep,
@@ -1280,7 +1282,12 @@ otas_default_rsp(struct otas *srv, struct device *d, const uint8_t *p,
 			s->learnt = OTAS_MIN_BLOCK;
 		log_info("device %016" PRIx64 " refused a block: blocks of "
 		    "at most %d bytes from now on", d->ieee, s->learnt);
-		s->pend.active = 0;
+		/* It still waits for an answer: send the block smaller. */
+		evtimer_del(s->delay_ev);
+		s->pend.active = 1;
+		s->pend.offset = s->pend.sent_offset;
+		s->pend.page_end = 0;
+		otas_send_pending(s);
 	}
 }
 
