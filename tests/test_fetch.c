@@ -1340,6 +1340,7 @@ tf_confined_child(const char *dir, const char *tty, enum tf_probe probe)
 	p.state_dir = state;
 	p.cache_dir = cache;
 	p.data_dir = NULL;
+	p.max_file = 0;
 	if (priv_drop("nobody", NULL, NULL) == -1 ||
 	    priv_no_new_privs() == -1 || fetch_confine(&p) == -1)
 		return (3);

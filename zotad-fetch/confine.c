@@ -249,6 +249,10 @@ confine_seccomp(void)
 int
 fetch_confine(const struct fetch_confine_paths *p)
 {
+	/* An image, an index or a memfd: none larger than its cap. */
+	if ((p->max_file > 0 && sandbox_limit_fsize(p->max_file) == -1) ||
+	    sandbox_limit_nofile(FETCH_MAX_FILES) == -1)
+		return (-1);
 	if (confine_landlock(p) == -1)
 		return (-1);
 	return (confine_seccomp());

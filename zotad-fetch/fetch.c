@@ -170,6 +170,8 @@ main(int argc, char *argv[])
 	if (!opts.foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	signal(SIGPIPE, SIG_IGN);
+	/* A write past the file size limit fails instead of killing us. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	memset(&fd, 0, sizeof(fd));
 	fd.conf = conf;
@@ -195,6 +197,9 @@ main(int argc, char *argv[])
 	paths.state_dir = conf->zotad.state_dir;
 	paths.cache_dir = conf->zotad.cache_dir;
 	paths.data_dir = conf->data_dir;
+	paths.max_file = conf->zotad.max_image_size >
+	    conf->zotad.max_index_size ? conf->zotad.max_image_size :
+	    conf->zotad.max_index_size;
 	if (fetch_confine(&paths) == -1)
 		fatalx("cannot enter the sandbox");
 

@@ -291,10 +291,13 @@ void		 fetch_image_get(struct fetchd *,
 int		 fetch_service_start(struct fetchd *);
 
 /* The sandbox (confine.c), entered once everything is acquired. */
+#define FETCH_MAX_FILES	1024	/* descriptors: clients, transfers, files */
+
 struct fetch_confine_paths {
 	const char	*state_dir;
 	const char	*cache_dir;
 	const char	*data_dir;
+	size_t		 max_file;	/* largest file it writes; 0: no cap */
 };
 int		 fetch_confine(const struct fetch_confine_paths *);
 
