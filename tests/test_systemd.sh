@@ -16,7 +16,9 @@ failed=0
 tmp=$(mktemp -d)
 fetch_pid=
 radio_pid=
+notify_pid=
 cleanup() {
+	[ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
 	[ -n "$fetch_pid" ] && kill "$fetch_pid" 2>/dev/null
 	[ -n "$radio_pid" ] && kill "$radio_pid" 2>/dev/null
 	rm -rf "$tmp"
@@ -198,6 +200,32 @@ zotad:
 $user
 EOF
 
+# What systemd's notification socket would hear, as Type=notify needs:
+# the messages received until READY=1, in $tmp/notify.
+notify_listen() {
+	python3 - "$tmp/notify.sock" >"$tmp/notify" 2>&1 <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)	# the daemon may have dropped to nobody
+s.settimeout(30)
+try:
+	while True:
+		m = s.recv(4096).decode(errors="replace")
+		print(m, flush=True)
+		if "READY=1" in m.split("\n"):
+			break
+except socket.timeout:
+	print("no READY=1 within 30 seconds")
+EOF
+	notify_pid=$!
+	i=0
+	while [ ! -S "$tmp/notify.sock" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 activate() {
 	if ! have systemd-socket-activate; then
 		skip "systemd-socket-activate not installed"
@@ -215,10 +243,12 @@ activate() {
 		not_ok "zotadctl makes an image and an override index"
 		return 1
 	fi
+	notify_listen
 	# The daemon gets no environment but what -E passes: a sanitizer
 	# build's leak check at exit is forbidden by the sandbox.
 	systemd-socket-activate -l "$tmp/run/fetch.sock" \
 	    -E ASAN_OPTIONS=detect_leaks=0 \
+	    -E NOTIFY_SOCKET="$tmp/notify.sock" \
 	    --fdname=fetch.sock zotad-fetch -d -v \
 	    -f "$data/configuration.yaml" 2>"$tmp/fetch.log" &
 	fetch_pid=$!
@@ -286,6 +316,15 @@ assert p['entry']['fileVersion'] == 0x00020000, r" "$tmp/out" \
 	else
 		cat "$tmp/out" >>"$tmp/err"
 		not_ok "and answers an unknown method with MethodNotFound"
+	fi
+	wait "$notify_pid"
+	notify_pid=
+	if grep -qx "READY=1" "$tmp/notify" &&
+	    grep -qx "Type=notify" config/systemd/zotad-fetch.service; then
+		ok "zotad-fetch tells systemd it is ready, as its unit expects"
+	else
+		sed 's/^/# notify: /' "$tmp/notify" >"$tmp/err"
+		not_ok "zotad-fetch tells systemd it is ready, as its unit expects"
 	fi
 	kill "$fetch_pid" 2>/dev/null
 	wait "$fetch_pid"
