@@ -29,8 +29,9 @@ static const char *const mqconfine_syscalls[] = {
 	/* libmosquitto's one-pass loop while a connect completes; the
 	 * resolver's waits */
 	"pselect6", "select", "poll", "ppoll",
-	/* an uploaded image handed to zotad-radio as a sealed memfd */
-	"memfd_create",
+	/* an uploaded image handed to zotad-radio as a sealed memfd; the
+	 * IPC layer keeps its own copies of descriptors it sends */
+	"memfd_create", "dup", "dup3",
 	/* the resolver's files, opened read-only (see the openat rule) */
 	"statx", "faccessat", "faccessat2", "uname",
 	/* libevent re-arms its signal handlers */

@@ -313,6 +313,8 @@ struct mqradio_cbs {
 };
 
 #define MQRADIO_SOCKET		"radio.sock"	/* in the run dir */
+/* Made up locally for a call that could not be made; never sent. */
+#define MQRADIO_ERR_UNREACHABLE	"io.zotad.Mqtt.RadioUnreachable"
 
 struct mqradio	*mqradio_new(struct event_base *base, const char *path,
 		    const struct mqradio_cbs *cbs, void *arg);
@@ -325,8 +327,10 @@ void		 mqradio_start(struct mqradio *r);
 int		 mqradio_ready(const struct mqradio *r);
 
 /*
- * Call METHOD with PARAMS (borrowed) and optional descriptors; CB gets
- * the single reply. Returns 0, or -1 when not connected.
+ * Call METHOD with PARAMS (borrowed) and at most one descriptor (which
+ * is duplicated); CB gets the single reply, or MQRADIO_ERR_UNREACHABLE
+ * when no connection could be made for the call. Returns 0, or -1 when
+ * zotad-radio is not connected.
  */
 int		 mqradio_call(struct mqradio *r, const char *method,
 		    const cJSON *params, const int *fds, size_t nfds,
@@ -344,8 +348,6 @@ struct mqttd {
 	struct mqradio		*radio;
 	struct mqdevs		*devs;
 	struct event		*flush_ev;	/* deferred state publishing */
-	char			*base_topic;
-	char			 bridge_state_topic[512];
 	unsigned long		 requests;	/* in flight to the radio */
 };
 

@@ -125,6 +125,8 @@ mqota_inner(const struct ipc_reply *rep, char *buf, size_t len)
 	}
 	if (strcmp(rep->error, IPC_ERR_DISCONNECTED) == 0)
 		return ("lost the connection to zotad-radio");
+	if (strcmp(rep->error, MQRADIO_ERR_UNREACHABLE) == 0)
+		return ("zotad-radio is not available");
 	if (strcmp(rep->error, IPC_RADIO_ERR_NOT_RUNNING) == 0)
 		return ("the Zigbee network is not running");
 	if (cJSON_IsString(msg) && msg->valuestring[0] != '\0')

@@ -37,6 +37,12 @@
  *	        "latest_version", "latest_source", "latest_release_notes",
  *	        "progress", "remaining").
  *
+ * Replies on one connection come in the order of the calls, and an
+ * update holds its call until the transfer ends, so the event stream has
+ * a connection of its own and every other call is made on a connection
+ * of its own too, at most MQRADIO_MAX_CALLS at once; calls beyond that
+ * wait here, in order.
+ *
  * Errors: those of the catalogue, plus NoResponse (the device did not
  * answer the notify), UpdateFailed {"status"} (the device ended the
  * transfer with a ZCL status), NotInProgress (nothing to abort),
@@ -44,7 +50,10 @@
  * Any error may carry {"message"} with detail for the user.
  */
 
+#include <sys/queue.h>
+
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,14 +63,33 @@
 #include "mqttd.h"
 
 #define MQRADIO_BACKOFF_MAX	30	/* seconds */
+#define MQRADIO_MAX_CALLS	24	/* connections for calls at once */
+
+struct mqradio_job {
+	TAILQ_ENTRY(mqradio_job) entry;
+	struct mqradio		*r;
+	struct ipc_conn		*conn;
+	char			*method;
+	cJSON			*params;
+	int			 fd;		/* -1 for none */
+	void			(*cb)(struct ipc_conn *, struct ipc_reply *,
+				    void *);
+	void			*arg;
+};
+
+TAILQ_HEAD(mqradio_jobs, mqradio_job);
 
 struct mqradio {
 	struct event_base	*base;
 	char			*path;
 	struct mqradio_cbs	 cbs;
 	void			*arg;
-	struct ipc_conn		*conn;
+	struct ipc_conn		*conn;		/* device list and events */
 	struct event		*ev_retry;
+	struct event		*ev_next;	/* start waiting calls */
+	struct mqradio_jobs	 waiting;
+	struct mqradio_jobs	 active;
+	size_t			 running;
 	int			 backoff;
 	int			 ready;
 	int			 warned;
@@ -177,15 +205,113 @@ mqradio_retry(struct mqradio *r)
 	    MQRADIO_BACKOFF_MAX : r->backoff * 2;
 }
 
+static void
+mqradio_job_free(struct mqradio_job *job)
+{
+	if (job->fd != -1)
+		close(job->fd);
+	cJSON_Delete(job->params);
+	free(job->method);
+	free(job);
+}
+
+/* Tell the caller its call could not be made. */
+static void
+mqradio_job_fail(struct mqradio_job *job)
+{
+	struct ipc_reply	 rep;
+	cJSON			*none;
+
+	if ((none = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	memset(&rep, 0, sizeof(rep));
+	rep.error = MQRADIO_ERR_UNREACHABLE;
+	rep.parameters = none;
+	job->cb(NULL, &rep, job->arg);
+	cJSON_Delete(none);
+}
+
+static void
+mqradio_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
+{
+	struct mqradio_job	*job = arg;
+	struct mqradio		*r = job->r;
+
+	job->cb(conn, rep, job->arg);
+	if (rep->continues)
+		return;
+	/* The close callback accounts for the connection. */
+	TAILQ_REMOVE(&r->active, job, entry);
+	job->conn = NULL;
+	mqradio_job_free(job);
+	ipc_conn_free(conn);
+}
+
+static void
+mqradio_on_call_close(struct ipc_conn *conn, void *arg)
+{
+	struct mqradio	*r = arg;
+
+	(void)conn;
+	r->running--;
+	if (!TAILQ_EMPTY(&r->waiting))
+		event_active(r->ev_next, EV_TIMEOUT, 0);
+}
+
+static void
+mqradio_job_start(struct mqradio *r, struct mqradio_job *job)
+{
+	if ((job->conn = ipc_connect(r->base, r->path)) == NULL) {
+		log_debug("zotad-radio at %s: %s", r->path, strerror(errno));
+		mqradio_job_fail(job);
+		mqradio_job_free(job);
+		return;
+	}
+	r->running++;
+	ipc_conn_set_close_cb(job->conn, mqradio_on_call_close, r);
+	if (ipc_conn_call(job->conn, job->method, job->params, 0,
+	    job->fd != -1 ? &job->fd : NULL, job->fd != -1 ? 1 : 0,
+	    mqradio_on_reply, job) == -1) {
+		log_warn("zotad-radio: %s", job->method);
+		ipc_conn_free(job->conn);
+		mqradio_job_fail(job);
+		mqradio_job_free(job);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&r->active, job, entry);
+}
+
+static void
+mqradio_on_next(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqradio		*r = arg;
+	struct mqradio_job	*job;
+
+	(void)fd;
+	(void)what;
+	while (r->running < MQRADIO_MAX_CALLS &&
+	    (job = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, job, entry);
+		mqradio_job_start(r, job);
+	}
+}
+
 struct mqradio *
 mqradio_new(struct event_base *base, const char *path,
     const struct mqradio_cbs *cbs, void *arg)
 {
 	struct mqradio	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->path = strdup(path)) == NULL ||
-	    (r->ev_retry = evtimer_new(base, mqradio_on_retry, r)) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	TAILQ_INIT(&r->waiting);
+	TAILQ_INIT(&r->active);
+	if ((r->path = strdup(path)) == NULL ||
+	    (r->ev_retry = evtimer_new(base, mqradio_on_retry, r)) == NULL ||
+	    (r->ev_next = event_new(base, -1, 0, mqradio_on_next, r)) ==
+	    NULL) {
 		log_warn("%s", __func__);
 		mqradio_free(r);
 		return (NULL);
@@ -206,7 +332,8 @@ mqradio_start(struct mqradio *r)
 void
 mqradio_free(struct mqradio *r)
 {
-	struct event	*ev;
+	struct mqradio_job	*job;
+	struct event		*ev;
 
 	if (r == NULL)
 		return;
@@ -216,8 +343,17 @@ mqradio_free(struct mqradio *r)
 	r->cbs.lost = NULL;
 	if (r->conn != NULL)
 		ipc_conn_free(r->conn);
+	while ((job = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, job, entry);
+		mqradio_job_free(job);
+	}
+	/* Each reply callback, told of the disconnect, frees its job. */
+	while ((job = TAILQ_FIRST(&r->active)) != NULL)
+		ipc_conn_free(job->conn);
 	if (ev != NULL)
 		event_free(ev);
+	if (r->ev_next != NULL)
+		event_free(r->ev_next);
 	free(r->path);
 	free(r);
 }
@@ -233,10 +369,26 @@ mqradio_call(struct mqradio *r, const char *method, const cJSON *params,
     const int *fds, size_t nfds,
     void (*cb)(struct ipc_conn *, struct ipc_reply *, void *), void *arg)
 {
-	if (r->conn == NULL || !r->ready) {
+	struct mqradio_job	*job;
+
+	if (!r->ready || nfds > 1) {
 		errno = ENOTCONN;
 		return (-1);
 	}
-	return (ipc_conn_call(r->conn, method, params, 0, fds, nfds, cb,
-	    arg));
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (job->method = strdup(method)) == NULL ||
+	    (params != NULL && (job->params = cJSON_Duplicate(params, 1)) ==
+	    NULL))
+		fatalx("%s: out of memory", __func__);
+	job->fd = -1;
+	if (nfds == 1 && (job->fd = dup(fds[0])) == -1) {
+		mqradio_job_free(job);
+		return (-1);
+	}
+	job->r = r;
+	job->cb = cb;
+	job->arg = arg;
+	TAILQ_INSERT_TAIL(&r->waiting, job, entry);
+	event_active(r->ev_next, EV_TIMEOUT, 0);
+	return (0);
 }
