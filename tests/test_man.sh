@@ -11,6 +11,8 @@ pages="zotad-radio.8 zotad-fetch.8 zotad-mqtt.8 zotadctl.8
 zotad-configuration.5"
 own='referenced manual not found: Xr '
 own="$own(zotad-radio|zotad-fetch|zotad-mqtt|zotadctl|zotad-configuration) [58]"
+# Run from the repository root, alone or by make check.
+PATH="$PWD/${BUILD:-build}/bin:$PATH"
 n=0
 failed=0
 tmp=$(mktemp -d)

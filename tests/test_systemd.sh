@@ -11,6 +11,8 @@ units="zotad-radio.service zotad-fetch.service zotad-mqtt.service
 zotad-radio.socket zotad-fetch.socket zotad.target"
 services="zotad-radio zotad-fetch zotad-mqtt"
 : "${BUILD:=build}"
+# Run from the repository root, alone or by make check.
+PATH="$PWD/$BUILD/bin:$PATH"
 n=0
 failed=0
 tmp=$(mktemp -d)
