@@ -126,6 +126,10 @@ fetch_state(struct fetchd *fd)
 		log_warn("%s", conf->zotad.state_dir);
 	if (atomic_cleanup(conf->zotad.cache_dir) == -1)
 		log_warn("%s", conf->zotad.cache_dir);
+	snprintf(path, sizeof(path), "%s/%s", conf->zotad.cache_dir,
+	    IMAGE_CACHE_DIR);
+	if (atomic_cleanup(path) == -1 && errno != ENOENT)
+		log_warn("%s", path);
 	snprintf(path, sizeof(path), "%s/%s", conf->zotad.state_dir,
 	    GATE_STATE_FILE);
 	fd->gate = gate_new(path,
