@@ -38,6 +38,7 @@
 #include "ipc.h"
 #include "ipc_catalogue.h"
 #include "otafile.h"
+#include "priv.h"
 #include "util.h"
 
 #define NOBODY		65534
@@ -547,6 +548,8 @@ get_device(const char *ieee, struct ipc_result *res)
 static void
 test_startup_formed(void **state)
 {
+	struct priv_status	 st;
+
 	(void)state;
 	net_prepare(1, "", "", 87);
 	fx_run(NULL);
@@ -556,6 +559,15 @@ test_startup_formed(void **state)
 	/* The OTA server cluster is on endpoint 13 (HA profile). */
 	assert_int_equal(count_ev("\"dir\":\"in\"",
 	    "\"subsys\":\"AF\",\"cmd\":0,\"data\":\"0d040105000000011900"), 1);
+	/* The daemon runs confined: filter, no_new_privs, its own user. */
+	assert_int_equal(priv_status_read(fx.radio, &st), 0);
+	assert_int_equal(st.seccomp, 2);
+	assert_int_equal(st.no_new_privs, 1);
+	if (getuid() == 0) {
+		assert_int_equal(st.uid[0], NOBODY);
+		assert_int_equal(st.uid[1], NOBODY);
+		assert_int_equal(st.cap_eff, 0);
+	}
 }
 
 static void
