@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The codec lives with zotad-radio; the test links its real source. */
-#include "../zotad-radio/mt.c"
+/* The codec lives with zotad-radio, whose library the test links. */
+#include "mt.h"
 
 #define TEST_MAX_FRAMES	16
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The codec lives with zotad-radio; the target links its real source. */
-#include "../../zotad-radio/mt.c"
+/* The codec lives with zotad-radio, whose modules the target links. */
+#include "mt.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

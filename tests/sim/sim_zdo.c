@@ -352,7 +352,7 @@ zdo_dispatch(struct sim *sim, uint16_t dst, uint16_t cluster,
 	struct sim_rd		 r;
 	struct sim_wr		 w;
 	uint16_t		 rsp, src;
-	uint32_t		 delay = 0;
+	uint32_t		 delay = 1;
 
 	rd_init(&r, body, len);
 	wr_init(&w);
@@ -370,6 +370,7 @@ zdo_dispatch(struct sim *sim, uint16_t dst, uint16_t cluster,
 		if (cluster == 0x0034)
 			dev_leave(d);
 	}
+	/* Even the coordinator's own answer comes after the SRSP. */
 	zdo_reply(sim, src, rsp, seq, &w, delay);
 }
 
