@@ -17,6 +17,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +40,9 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "fetch.h"
 #include "ipc.h"
@@ -1150,6 +1156,94 @@ tf_hex_param(const uint8_t *buf, size_t len)
 	return (s);
 }
 
+/* A self-signed certificate for 127.0.0.1, made for this test alone. */
+static SSL_CTX *
+tf_tls_ctx(void)
+{
+	SSL_CTX		*ctx;
+	EVP_PKEY	*key;
+	X509		*crt;
+	X509_NAME	*name;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	crt = X509_new();
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (key == NULL || crt == NULL || ctx == NULL)
+		return (NULL);
+	ASN1_INTEGER_set(X509_get_serialNumber(crt), 1);
+	X509_gmtime_adj(X509_getm_notBefore(crt), -60);
+	X509_gmtime_adj(X509_getm_notAfter(crt), 3600);
+	X509_set_pubkey(crt, key);
+	name = X509_get_subject_name(crt);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"127.0.0.1", -1, -1, 0);
+	X509_set_issuer_name(crt, name);
+	if (X509_sign(crt, key, EVP_sha256()) == 0 ||
+	    SSL_CTX_use_certificate(ctx, crt) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		return (NULL);
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return (ctx);
+}
+
+/* Serve TLS handshakes on LS in a child until killed; its pid. */
+static pid_t
+tf_tls_server(int ls)
+{
+	SSL_CTX	*ctx;
+	SSL	*ssl;
+	pid_t	 pid;
+	int	 s;
+
+	if ((pid = fork()) != 0)
+		return (pid);
+	if ((ctx = tf_tls_ctx()) == NULL)
+		_exit(1);
+	for (;;) {
+		if ((s = accept(ls, NULL, NULL)) == -1)
+			_exit(1);
+		if ((ssl = SSL_new(ctx)) != NULL && SSL_set_fd(ssl, s) == 1 &&
+		    SSL_accept(ssl) == 1)
+			SSL_write(ssl, "HTTP/1.0 200 OK\r\n\r\n[]", 23);
+		SSL_free(ssl);
+		close(s);
+	}
+}
+
+/* TLS peers are verified: a certificate nobody vouches for is refused. */
+static void
+test_tls_verified(void **state)
+{
+	struct tf		*t = *state;
+	struct ipc_result	 res;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	char			 url[128];
+	pid_t			 pid;
+	int			 ls, status;
+
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(ls != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	pid = tf_tls_server(ls);
+	assert_true(pid != -1);
+	close(ls);
+	tf_start(t);
+	snprintf(url, sizeof(url), "\"url\": \"https://127.0.0.1:%u/i.json\"",
+	    ntohs(sin.sin_port));
+	tf_check(t, DEV_A, 1, url, &res);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	tf_expect_error(&res, IPC_FETCH_ERR_INDEX_UNAVAILABLE, "certificate");
+	ipc_result_clear(&res);
+}
+
 /* The proxy comes from the environment: the name is never looked up. */
 static void
 test_proxy(void **state)
@@ -1480,6 +1574,8 @@ main(int argc, char *argv[])
 		cmocka_unit_test_setup_teardown(test_bad_calls,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_refused,
+		    tf_setup, tf_teardown),
+		cmocka_unit_test_setup_teardown(test_tls_verified,
 		    tf_setup, tf_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy,
 		    tf_setup, tf_teardown),
