@@ -65,6 +65,8 @@ struct fx {
 };
 
 static struct fx	 fx;
+static char		 sim_bin[128];	/* $BUILD/bin/zotad-sim */
+static char		 radio_bin[128];
 
 static void
 fx_path(char *out, size_t len, const char *name)
@@ -212,7 +214,7 @@ spawn(char *const argv[], const char *errfile, int as_nobody)
 static void
 sim_start(void)
 {
-	char	*argv[] = { "build/bin/zotad-sim", "--scenario", fx.scenario,
+	char	*argv[] = { sim_bin, "--scenario", fx.scenario,
 	    "--pty", fx.tty, "--events", fx.events, "--control", fx.ctl,
 	    NULL };
 	char	 simlog[128];
@@ -225,7 +227,7 @@ sim_start(void)
 static void
 radio_start(void)
 {
-	char	*argv[] = { "build/bin/zotad-radio", "-d", "-v", "-f", fx.conf,
+	char	*argv[] = { radio_bin, "-d", "-v", "-f", fx.conf,
 	    NULL };
 
 	fx.radio = spawn(argv, fx.log, 0);
@@ -1100,10 +1102,14 @@ main(void)
 		    fx_teardown),
 	};
 
-	if (access("build/bin/zotad-sim", X_OK) == -1 ||
-	    access("build/bin/zotad-radio", X_OK) == -1) {
-		printf("1..0 # SKIP build/bin/zotad-sim and zotad-radio "
-		    "must be built first\n");
+	/* The programs of this build: make sets BUILD for sanitizers. */
+	snprintf(sim_bin, sizeof(sim_bin), "%s/bin/zotad-sim",
+	    getenv("BUILD") != NULL ? getenv("BUILD") : "build");
+	snprintf(radio_bin, sizeof(radio_bin), "%s/bin/zotad-radio",
+	    getenv("BUILD") != NULL ? getenv("BUILD") : "build");
+	if (access(sim_bin, X_OK) == -1 || access(radio_bin, X_OK) == -1) {
+		printf("1..0 # SKIP %s and %s must be built first\n", sim_bin,
+		    radio_bin);
 		return (0);
 	}
 	/* ZOTAD_TEST_FILTER=test_ota_* runs some of them. */
