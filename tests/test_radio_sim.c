@@ -58,6 +58,7 @@ struct fx {
 	char		 scenario[128];
 	pid_t		 sim;
 	pid_t		 radio;
+	pid_t		 fetch;
 	long		 ev_off;
 	long		 log_off;
 	struct event_base *base;
@@ -67,6 +68,7 @@ struct fx {
 static struct fx	 fx;
 static char		 sim_bin[128];	/* $BUILD/bin/zotad-sim */
 static char		 radio_bin[128];
+static char		 fetch_bin[128];
 
 static void
 fx_path(char *out, size_t len, const char *name)
@@ -267,17 +269,26 @@ fx_init(void)
 	fx_path(fx.scenario, sizeof(fx.scenario), "scenario.json");
 }
 
-/* Start the simulator and the daemon with CONF_EXTRA. */
+/* Start the simulator and the daemon, with CONF_EXTRA under ota:. */
 static void
 fx_run(const char *conf_extra)
 {
 	char	 buf[4096];
 	int	 n;
 
+	/*
+	 * zotad-fetch, when a test runs it, uses the override index
+	 * alone: the upgrade index is on a loopback port nobody serves.
+	 */
 	n = snprintf(buf, sizeof(buf), "serial:\n  port: %s\n"
+	    "ota:\n  zigbee_ota_override_index_location: override.json\n"
+	    "%s"
 	    "zotad:\n  state_dir: %s/state\n  run_dir: %s/run\n"
-	    "  user_radio: nobody\n%s", fx.tty, fx.dir, fx.dir,
-	    conf_extra != NULL ? conf_extra : "");
+	    "  cache_dir: %s/cache\n"
+	    "  index_url: http://127.0.0.1:9/index.json\n"
+	    "  downgrade_index_url: http://127.0.0.1:9/index1.json\n"
+	    "  user_radio: nobody\n  user_fetch: nobody\n", fx.tty,
+	    conf_extra != NULL ? conf_extra : "", fx.dir, fx.dir, fx.dir);
 	write_file(fx.conf, buf, (size_t)n);
 	fx.base = event_base_new();
 	assert_non_null(fx.base);
@@ -296,6 +307,10 @@ fx_teardown(void **state)
 		ipc_conn_free(fx.conn);
 	fx.conn = NULL;
 	radio_kill(SIGTERM);
+	if (fx.fetch > 0) {
+		kill(fx.fetch, SIGTERM);
+		waitpid(fx.fetch, &st, 0);
+	}
 	if (fx.sim > 0) {
 		kill(fx.sim, SIGTERM);
 		waitpid(fx.sim, &st, 0);
@@ -450,7 +465,7 @@ write_scenario(int formed, const char *bulb_ota, const char *remote_ota,
 	    "  \"after\": {\"sw_build_id\": \"2.0\","
 	    "  \"date_code\": \"20260101\"}%s}},"
 	    "{\"name\": \"remote\", \"ieee\": \"" REMOTE "\", \"nwk\": 8194,"
-	    " \"type\": \"sleepy_end_device\", \"manufacturer_code\": 4476,"
+	    " \"type\": \"sleepy_end_device\", \"manufacturer_code\": 4151,"
 	    " \"poll_ms\": 300, \"battery\": %d,"
 	    " \"basic\": {\"manufacturer_name\": \"IKEA of Sweden\","
 	    "  \"model_id\": \"TRADFRI remote\", \"power_source\": 3},"
@@ -489,7 +504,7 @@ static const char z2m_database[] =
     "\"interviewCompleted\":true}\n"
     "not json at all\n"
     "{\"id\":3,\"type\":\"EndDevice\",\"ieeeAddr\":\"" REMOTE "\","
-    "\"nwkAddr\":8194,\"manufId\":4476,\"manufName\":\"IKEA of Sweden\","
+    "\"nwkAddr\":8194,\"manufId\":4151,\"manufName\":\"IKEA of Sweden\","
     "\"powerSource\":\"Battery\",\"modelId\":\"TRADFRI remote\","
     "\"endpoints\":{\"1\":{\"profId\":260,\"devId\":2096,"
     "\"inClusterList\":[0,1],\"outClusterList\":[25]}},"
@@ -506,6 +521,69 @@ net_prepare(int formed, const char *bulb_ota, const char *remote_ota,
 	write_scenario(formed, bulb_ota, remote_ota, battery);
 	fx_path(path, sizeof(path), "database.db");
 	write_file(path, z2m_database, sizeof(z2m_database) - 1);
+}
+
+/* Start zotad-fetch beside the daemon, on the override index. */
+static void
+fetch_start(void)
+{
+	char	*argv[] = { fetch_bin, "-d", "-v", "-f", fx.conf, NULL };
+	char	 path[128];
+	long	 off = 0;
+
+	fx_path(path, sizeof(path), "cache");
+	assert_int_equal(mkdir(path, 0700), 0);
+	if (getuid() == 0)
+		assert_int_equal(chown(path, NOBODY, NOBODY), 0);
+	fx_path(path, sizeof(path), "fetch.log");
+	fx.fetch = spawn(argv, path, 0);
+	assert_true(wait_line(path, &off, "ready", NULL, WAIT_MS, NULL, 0));
+}
+
+/* How many lines of zotad-fetch's log hold NEEDLE. */
+static int
+fetch_log_count(const char *needle)
+{
+	char	 path[128], line[4096];
+	FILE	*f;
+	int	 n = 0;
+
+	fx_path(path, sizeof(path), "fetch.log");
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return (n);
+}
+
+/* The override index: one entry per image made with make_image. */
+static void
+write_override(const char *const *names, const uint32_t *sizes,
+    const uint16_t *manufs, const uint16_t *types, const uint32_t *versions,
+    size_t n)
+{
+	cJSON	*a = cJSON_CreateArray(), *e;
+	char	 path[128], *text;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		e = cJSON_CreateObject();
+		fx_path(path, sizeof(path), names[i]);
+		cJSON_AddStringToObject(e, "fileName", names[i]);
+		cJSON_AddNumberToObject(e, "fileVersion", versions[i]);
+		cJSON_AddNumberToObject(e, "fileSize", sizes[i]);
+		cJSON_AddStringToObject(e, "url", path);
+		cJSON_AddNumberToObject(e, "imageType", types[i]);
+		cJSON_AddNumberToObject(e, "manufacturerCode", manufs[i]);
+		cJSON_AddItemToArray(a, e);
+	}
+	text = cJSON_Print(a);
+	fx_path(path, sizeof(path), "override.json");
+	write_file(path, text, strlen(text));
+	free(text);
+	cJSON_Delete(a);
 }
 
 static const cJSON *
@@ -793,7 +871,7 @@ test_ota_refused_images(void **state)
 
 	(void)state;
 	net_prepare(1, "", "", 87);
-	hex = make_image("other.ota", 4476, 256, 200, 2000);
+	hex = make_image("other.ota", 4151, 256, 200, 2000);
 	fx_run(NULL);
 	/* Not an OTA file at all: refused before the device is bothered. */
 	update(BULB, "00112233445566778899", NULL, &res);
@@ -817,7 +895,7 @@ test_ota_sleepy_no_response(void **state)
 	(void)state;
 	net_prepare(1, "", ", \"inject\": {\"ignore_image_notify\": true}",
 	    87);
-	hex = make_image("r.ota", 4476, 8704, 600, 2000);
+	hex = make_image("r.ota", 4151, 8704, 600, 2000);
 	fx_run(NULL);
 	update(REMOTE, hex, "{\"query_timeout\": 1500}", &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_NO_RESPONSE);
@@ -850,7 +928,7 @@ test_ota_battery_low(void **state)
 
 	(void)state;
 	net_prepare(1, "", "", 10);
-	hex = make_image("r.ota", 4476, 8704, 600, 2000);
+	hex = make_image("r.ota", 4151, 8704, 600, 2000);
 	fx_run(NULL);
 	update(REMOTE, hex, NULL, &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_BATTERY_LOW);
@@ -1032,7 +1110,7 @@ test_ota_queue_order(void **state)
 	(void)state;
 	net_prepare(1, "", "", 87);
 	hb = make_image("b.ota", 4107, 256, 200, 1500);
-	hr = make_image("r.ota", 4476, 8704, 600, 300);
+	hr = make_image("r.ota", 4151, 8704, 600, 300);
 	fx_run(NULL);
 	update_async(BULB, hb, "0", &a);
 	update_async(REMOTE, hr, "0", &b);
@@ -1074,6 +1152,100 @@ test_ota_resume_after_restart(void **state)
 	free(hex);
 }
 
+/*
+ * With zotad-fetch: manual checks, updates from the index, schedules
+ * and the device's own queries.
+ */
+
+static const char *const img_names[] = { "bulb.ota", "remote.ota" };
+static const uint32_t img_sizes[] = { 1500, 300 };
+static const uint16_t img_manufs[] = { 4107, 4151 };
+static const uint16_t img_types[] = { 256, 8704 };
+static const uint32_t img_versions[] = { 200, 600 };
+
+static void
+fetch_net(const char *remote_ota)
+{
+	size_t	 i;
+
+	if (access(fetch_bin, X_OK) == -1)
+		skip();
+	net_prepare(1, "", remote_ota, 87);
+	for (i = 0; i < 2; i++)
+		free(make_image(img_names[i], img_manufs[i], img_types[i],
+		    img_versions[i], img_sizes[i]));
+	write_override(img_names, img_sizes, img_manufs, img_types,
+	    img_versions, 2);
+	fx_run("  image_block_response_delay: 50\n");
+	fetch_start();
+}
+
+static void
+test_fetch_check_update(void **state)
+{
+	struct ipc_result	 res;
+
+	(void)state;
+	fetch_net("");
+	call(IPC_RADIO_CHECK, ieee_params(BULB), &res);
+	assert_null(res.error);
+	assert_true(cJSON_IsTrue(jget(res.parameters, "update_available")));
+	assert_int_equal(jnum(res.parameters, "entry.fileVersion"), 200);
+	assert_string_equal(jstr(res.parameters, "entry.source"), "override");
+	ipc_result_clear(&res);
+	/* The check released the device at once. */
+	assert_true(wait_ev("\"ev\":\"ota_result\"", "\"no_image\""));
+	call(IPC_RADIO_UPDATE, ieee_params(BULB), &res);
+	assert_null(res.error);
+	assert_int_equal(jnum(res.parameters, "to.file_version"), 200);
+	ipc_result_clear(&res);
+	/* Nothing newer now. */
+	call(IPC_RADIO_CHECK, ieee_params(BULB), &res);
+	assert_null(res.error);
+	assert_false(cJSON_IsTrue(jget(res.parameters, "update_available")));
+	ipc_result_clear(&res);
+}
+
+static void
+test_fetch_schedule(void **state)
+{
+	struct ipc_result	 res;
+
+	(void)state;
+	/* A sleepy remote that misses notifies: only its own query works. */
+	fetch_net(", \"inject\": {\"ignore_image_notify\": true}");
+	call(IPC_RADIO_SCHEDULE, ieee_params(REMOTE), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_int_equal(sim_ctl("query remote"), 0);
+	assert_true(wait_ev("\"ev\":\"ota_result\"", "success"));
+	assert_true(wait_log("updated to version 600"));
+	get_device(REMOTE, &res);
+	assert_false(cJSON_IsTrue(jget(res.parameters, "device.scheduled")));
+	assert_int_equal(jnum(res.parameters, "device.ota.file_version"), 600);
+	ipc_result_clear(&res);
+}
+
+static void
+test_fetch_automatic_check(void **state)
+{
+	(void)state;
+	fetch_net("");
+	/* The device's own query: answered at once, checked once. */
+	assert_int_equal(sim_ctl("query bulb"), 0);
+	assert_true(wait_ev("\"ev\":\"ota_result\"", "\"no_image\""));
+	assert_int_equal(sim_ctl("query bulb"), 0);
+	assert_true(wait_ev("\"ev\":\"ota_result\"", "\"no_image\""));
+	/* Both queries were checked with zotad-fetch... */
+	assert_true(wait_log("automatic check for " BULB));
+	assert_true(wait_log("automatic check for " BULB));
+	/* ...and within the interval the second contacted nobody. */
+	assert_int_equal(fetch_log_count("GET http://127.0.0.1:9/index.json "
+	    "(automatic check"), 1);
+	/* Every query was answered, none left hanging. */
+	assert_int_equal(count_ev("\"ev\":\"ota_result\"", "no_image"), 2);
+}
+
 int
 main(void)
 {
@@ -1100,12 +1272,19 @@ main(void)
 		cmocka_unit_test_teardown(test_ota_queue_order, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_resume_after_restart,
 		    fx_teardown),
+		cmocka_unit_test_teardown(test_fetch_check_update,
+		    fx_teardown),
+		cmocka_unit_test_teardown(test_fetch_schedule, fx_teardown),
+		cmocka_unit_test_teardown(test_fetch_automatic_check,
+		    fx_teardown),
 	};
 
 	/* The programs of this build: make sets BUILD for sanitizers. */
 	snprintf(sim_bin, sizeof(sim_bin), "%s/bin/zotad-sim",
 	    getenv("BUILD") != NULL ? getenv("BUILD") : "build");
 	snprintf(radio_bin, sizeof(radio_bin), "%s/bin/zotad-radio",
+	    getenv("BUILD") != NULL ? getenv("BUILD") : "build");
+	snprintf(fetch_bin, sizeof(fetch_bin), "%s/bin/zotad-fetch",
 	    getenv("BUILD") != NULL ? getenv("BUILD") : "build");
 	if (access(sim_bin, X_OK) == -1 || access(radio_bin, X_OK) == -1) {
 		printf("1..0 # SKIP %s and %s must be built first\n", sim_bin,

@@ -841,16 +841,20 @@ otas_auto_check_cb(const char *error, const char *message,
 	struct otas_ref	*ref = arg;
 	const cJSON	*avail;
 	cJSON		*ev;
+	char		 ieee[19];
 
 	(void)image;
 	(void)len;
+	dev_ieee_str(ref->ieee, ieee);
 	if (error == NULL) {
 		avail = cJSON_GetObjectItemCaseSensitive(result, "available");
+		log_debug("automatic check for %s: %s", ieee,
+		    cJSON_IsTrue(avail) ? "update available" : "up to date");
 		ev = otas_event_base(ref->ieee, cJSON_IsTrue(avail) ?
 		    "available" : "idle");
 		otas_emit(ref->srv, ev);
 	} else
-		log_debug("automatic check: %s", message);
+		log_debug("automatic check for %s: %s", ieee, message);
 	free(ref);
 }
 
