@@ -54,14 +54,57 @@
 
 /* The stand-in's methods; each has a scripted answer. */
 enum t_method {
-	M_LIST, M_CHECK, M_UPDATE, M_SCHEDULE, M_UNSCHEDULE, M_ABORT,
+	M_LIST, M_GET, M_CHECK, M_UPDATE, M_SCHEDULE, M_UNSCHEDULE, M_ABORT,
 	M_PERMIT, M_SUBSCRIBE, M_COUNT
 };
 
 static const char *const t_method_names[M_COUNT] = {
-	IPC_RADIO_LIST_DEVICES, IPC_RADIO_CHECK, IPC_RADIO_UPDATE,
-	IPC_RADIO_SCHEDULE, "io.zotad.Radio.Unschedule", IPC_RADIO_ABORT,
-	IPC_RADIO_PERMIT_JOIN, IPC_RADIO_SUBSCRIBE
+	IPC_RADIO_LIST_DEVICES, IPC_RADIO_GET_DEVICE, IPC_RADIO_CHECK,
+	IPC_RADIO_UPDATE, IPC_RADIO_SCHEDULE, IPC_RADIO_UNSCHEDULE,
+	IPC_RADIO_ABORT, IPC_RADIO_PERMIT_JOIN, IPC_RADIO_SUBSCRIBE
+};
+
+/*
+ * The parameters zotad-radio's service takes, so that the stand-in
+ * refuses (as the real one does) any field the daemon should not send.
+ */
+static const struct ipc_param_spec t_none_spec[] = {
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec t_ieee_spec[] = {
+	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec t_check_spec[] = {
+	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
+	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ "url", IPC_P_STRING, IPC_P_NULLABLE, 1, 2048, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec t_update_spec[] = {
+	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
+	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ "url", IPC_P_STRING, IPC_P_NULLABLE, 1, 2048, NULL },
+	{ "image_fd", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ "image_block_response_delay", IPC_P_INT, 0, 0, 60000, NULL },
+	{ "default_maximum_data_size", IPC_P_INT, 0, 10, 100, NULL },
+	{ "image_block_request_timeout", IPC_P_INT, 0, 1000, 2147483647,
+	  NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec t_schedule_spec[] = {
+	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
+	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec t_permit_spec[] = {
+	{ "time", IPC_P_INT, IPC_P_REQUIRED, 0, 254, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+static const struct ipc_param_spec *const t_specs[M_COUNT] = {
+	t_none_spec, t_ieee_spec, t_check_spec, t_update_spec,
+	t_schedule_spec, t_ieee_spec, t_ieee_spec, t_permit_spec,
+	t_none_spec
 };
 
 struct t_msg {
@@ -161,6 +204,9 @@ t_radio(struct ipc_call *call, const cJSON *params, void *arg)
 	t_take_image(call);
 	if (m == M_SUBSCRIBE) {
 		T.sub = call;
+		assert_non_null(rep = cJSON_Parse("{\"subscribed\": true}"));
+		assert_int_equal(ipc_call_reply_more(call, rep), 0);
+		cJSON_Delete(rep);
 		return;
 	}
 	if (T.reply[m] != NULL)
@@ -189,7 +235,7 @@ t_radio_start(void)
 	for (i = 0; i < M_COUNT; i++) {
 		methods[i].name = t_method_names[i];
 		methods[i].handler = t_radio;
-		methods[i].params = NULL;
+		methods[i].params = t_specs[i];
 	}
 	assert_non_null(T.srv = ipc_server_new(T.base, methods, NULL));
 	assert_int_equal(ipc_server_listen(T.srv, NULL, T.sock, 0666), 0);
@@ -210,12 +256,14 @@ t_radio_stop(void)
 static void
 t_event(const char *text)
 {
-	cJSON	*ev;
+	cJSON	*p, *ev;
 
 	assert_non_null(T.sub);
 	assert_non_null(ev = cJSON_Parse(text));
-	assert_int_equal(ipc_call_reply_more(T.sub, ev), 0);
-	cJSON_Delete(ev);
+	assert_non_null(p = cJSON_CreateObject());
+	cJSON_AddItemToObject(p, "event", ev);
+	assert_int_equal(ipc_call_reply_more(T.sub, p), 0);
+	cJSON_Delete(p);
 }
 
 /*
@@ -327,8 +375,12 @@ t_wait(const char *topic)
 {
 	struct t_msg	*m;
 
-	if ((m = t_wait_ms(topic, T_TIMEOUT)) == NULL)
+	if ((m = t_wait_ms(topic, T_TIMEOUT)) == NULL) {
+		TAILQ_FOREACH(m, &T.msgs, entry)
+			print_message("# queued on %s: %.200s\n", m->topic,
+			    m->payload);
 		fail_msg("no message on %s", topic);
+	}
 	return (m);
 }
 
@@ -804,10 +856,10 @@ t_check_bare(void **state)
 	cJSON	*r, *s;
 
 	(void)state;
-	t_script(M_CHECK, NULL, "{\"update_available\": true, "
-	    "\"installed_version\": 16909060, \"latest_version\": 16909061, "
-	    "\"source\": \"https://example.org/lamp.ota\", "
-	    "\"release_notes\": \"Fixes flicker\"}");
+	t_script(M_CHECK, NULL, "{\"update_available\": true, \"entry\": "
+	    "{\"fileVersion\": 16909061, \"url\": "
+	    "\"https://example.org/lamp.ota\", \"releaseNotes\": "
+	    "\"Fixes flicker\", \"source\": \"main\"}}");
 	r = t_request("check", T_LAMP_NAME, "check");
 	assert_string_equal(t_str(r, "status"), "ok");
 	assert_null(cJSON_GetObjectItem(r, "transaction"));
@@ -995,39 +1047,50 @@ t_radio_errors(void **state)
 		const char	*params;
 		const char	*want;
 	} cases[] = {
-		{ M_UPDATE, "update", "update", "io.zotad.Radio.NoResponse",
-		    NULL, "OTA update of '" T_LAMP_NAME "' failed (Device "
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_NO_RESPONSE,
+		    "{\"message\": \"Device didn't respond to OTA request\"}",
+		    "OTA update of '" T_LAMP_NAME "' failed (Device "
 		    "didn't respond to OTA request)" },
-		{ M_UPDATE, "update", "update", "io.zotad.Radio.UpdateFailed",
-		    "{\"status\": \"ABORT\"}", "OTA update of '" T_LAMP_NAME
-		    "' failed (Update failed with reason: 'aborted by "
-		    "device')" },
-		{ M_UPDATE, "update", "update", "io.zotad.Radio.UpdateFailed",
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_UPDATE_FAILED,
+		    "{\"message\": \"Update failed with reason: 'aborted by "
+		    "device'\"}", "OTA update of '" T_LAMP_NAME "' failed "
+		    "(Update failed with reason: 'aborted by device')" },
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_UPDATE_FAILED,
 		    "{\"status\": \"INVALID_IMAGE\"}", "OTA update of '"
 		    T_LAMP_NAME "' failed (Update failed with reason: "
 		    "'invalid image')" },
-		{ M_UPDATE, "update", "update",
-		    IPC_FETCH_ERR_NO_IMAGE_AVAILABLE, NULL, "Update of '"
-		    T_LAMP_NAME "' failed (No image currently available)" },
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_NO_IMAGE,
+		    "{\"message\": \"no image\"}", "Update of '" T_LAMP_NAME
+		    "' failed (No image currently available)" },
 		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_DEVICE_BUSY,
 		    NULL, "OTA update or check for update already in "
 		    "progress for '" T_LAMP_NAME "'" },
 		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_NO_SUCH_DEVICE,
-		    NULL, "Device '" T_LAMP_NAME "' does not exist" },
-		{ M_UPDATE, "update", "update", "io.zotad.Radio.Other",
-		    "{\"message\": \"Size mismatch\"}", "OTA update of '"
-		    T_LAMP_NAME "' failed (Size mismatch)" },
-		{ M_CHECK, "check", "check", "io.zotad.Radio.NoResponse",
+		    "{\"message\": \"no device\"}", "Device '" T_LAMP_NAME
+		    "' does not exist" },
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_BATTERY_LOW,
+		    "{\"message\": \"the battery level is 5%\"}",
+		    "OTA update of '" T_LAMP_NAME "' failed (the battery "
+		    "level is 5%)" },
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_ABORTED,
+		    "{\"message\": \"Update aborted\"}", "OTA update of '"
+		    T_LAMP_NAME "' failed (Update aborted)" },
+		{ M_UPDATE, "update", "update", IPC_RADIO_ERR_NOT_RUNNING,
+		    NULL, "OTA update of '" T_LAMP_NAME "' failed (the Zigbee "
+		    "network is not running)" },
+		{ M_CHECK, "check", "check", IPC_RADIO_ERR_NO_RESPONSE,
 		    NULL, "Failed to check if update available for '"
 		    T_LAMP_NAME "' (Device didn't respond to OTA request)" },
+		{ M_CHECK, "check", "check", IPC_RADIO_ERR_FETCH_UNAVAILABLE,
+		    "{\"message\": \"zotad-fetch is not running\"}",
+		    "Failed to check if update available for '" T_LAMP_NAME
+		    "' (zotad-fetch is not running)" },
 		{ M_SCHEDULE, "schedule", "schedule",
-		    IPC_FETCH_ERR_NO_IMAGE_AVAILABLE, NULL,
+		    IPC_RADIO_ERR_NO_IMAGE, NULL,
 		    "No image available for '" T_LAMP_NAME "'" },
-		{ M_UNSCHEDULE, "unschedule", "unschedule",
-		    "io.zotad.Radio.NotScheduled", NULL,
-		    "No currently scheduled OTA for '" T_LAMP_NAME "'" },
 		{ M_ABORT, "update/abort", "update",
-		    "io.zotad.Radio.NotInProgress", NULL,
+		    IPC_RADIO_ERR_NOT_SUPPORTED, "{\"message\": \"no update in "
+		    "progress for this device\"}",
 		    "No OTA in progress to abort for device '" T_LAMP_NAME
 		    "'" },
 	};
@@ -1045,11 +1108,11 @@ t_radio_errors(void **state)
 		t_script(cases[i].m, NULL, "{}");
 	}
 	/* A failed update leaves the device with an update available. */
-	t_event("{\"event\": \"update\", \"ieee\": \"" T_LAMP "\", "
-	    "\"update\": {\"state\": \"idle\"}}");
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"idle\"}");
 	r = t_wait_state("zt/" T_LAMP_NAME, "idle");
 	cJSON_Delete(r);
-	t_script(M_UPDATE, "io.zotad.Radio.NoResponse", NULL);
+	t_script(M_UPDATE, IPC_RADIO_ERR_NO_RESPONSE, NULL);
 	cJSON_Delete(t_request("update", T_LAMP_NAME, "update"));
 	r = t_wait_state("zt/" T_LAMP_NAME, "available");
 	cJSON_Delete(r);
@@ -1059,18 +1122,26 @@ static void
 t_schedule_abort(void **state)
 {
 	cJSON	*r;
+	int	 before;
 
 	(void)state;
-	r = t_request("schedule/downgrade", "{\"id\": \"" T_LAMP_NAME "\", "
-	    "\"url\": \"https://example.org/old.ota\"}", "schedule");
+	r = t_request("schedule/downgrade", "{\"id\": \"" T_LAMP_NAME "\"}",
+	    "schedule");
 	assert_string_equal(t_str(r, "status"), "ok");
 	assert_string_equal(t_str(r, "data.id"), T_LAMP_NAME);
-	assert_string_equal(t_str(r, "data.url"),
-	    "https://example.org/old.ota");
 	cJSON_Delete(r);
 	assert_true(t_bool(T.params[M_SCHEDULE], "downgrade"));
 	r = t_wait_state("zt/" T_LAMP_NAME, "scheduled");
 	cJSON_Delete(r);
+
+	/* zotad-radio keeps no image with a schedule: refused plainly. */
+	before = T.calls[M_SCHEDULE];
+	r = t_request("schedule", "{\"id\": \"" T_LAMP_NAME "\", "
+	    "\"url\": \"https://example.org/old.ota\"}", "schedule");
+	t_assert_error(r, "Scheduling with 'url' or 'hex' is not supported; "
+	    "schedule from the index, or update now");
+	cJSON_Delete(r);
+	assert_int_equal(T.calls[M_SCHEDULE], before);
 
 	r = t_request("unschedule", "{\"id\": \"" T_LAMP_NAME "\", "
 	    "\"transaction\": 2}", "unschedule");
@@ -1105,9 +1176,7 @@ t_hex_upload(void **state)
 	cJSON_Delete(r);
 	assert_int_equal(T.image_len, 6);
 	assert_memory_equal(T.image, "\x1e\xf1\xee\x0b\xff\x00", 6);
-	assert_int_equal(t_num(T.params[M_UPDATE], "image"), 0);
-	assert_string_equal(t_str(T.params[M_UPDATE], "file_name"),
-	    "mine.ota");
+	assert_true(t_bool(T.params[M_UPDATE], "image_fd"));
 }
 
 static void
@@ -1154,17 +1223,18 @@ t_progress(void **state)
 	int		 i, seen;
 
 	(void)state;
-	t_event("{\"event\": \"update\", \"ieee\": \"" T_LAMP "\", "
-	    "\"update\": {\"state\": \"updating\", \"progress\": 0, "
-	    "\"remaining\": 600}}");
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"updating\", \"progress\": 0, \"remaining\": "
+	    "600, \"installed_version\": 16909061, \"latest_version\": "
+	    "16909062}");
 	s = t_wait_state("zt/" T_LAMP_NAME, "updating");
 	assert_int_equal(t_num(s, "update.progress"), 0);
 	assert_int_equal(t_num(s, "update.remaining"), 600);
 	cJSON_Delete(s);
 	for (i = 1; i <= 10; i++) {
-		snprintf(ev, sizeof(ev), "{\"event\": \"update\", \"ieee\": "
-		    "\"" T_LAMP "\", \"update\": {\"state\": \"updating\", "
-		    "\"progress\": %d.126, \"remaining\": %d}}", i, 600 - i);
+		snprintf(ev, sizeof(ev), "{\"type\": \"update\", \"ieee\": "
+		    "\"" T_LAMP "\", \"state\": \"updating\", "
+		    "\"progress\": %d.126, \"remaining\": %d}", i, 600 - i);
 		t_event(ev);
 	}
 	/* The last value arrives, and not one message per event. */
@@ -1182,9 +1252,9 @@ t_progress(void **state)
 	assert_true(seen < 3);
 
 	/* The end of a transfer is not held back. */
-	t_event("{\"event\": \"update\", \"ieee\": \"" T_LAMP "\", "
-	    "\"update\": {\"state\": \"idle\", \"installed_version\": "
-	    "16909062, \"latest_version\": 16909062}}");
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"idle\", \"installed_version\": 16909062, "
+	    "\"latest_version\": 16909062}");
 	s = t_wait_state("zt/" T_LAMP_NAME, "idle");
 	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "update"),
 	    "progress"));
@@ -1218,25 +1288,31 @@ t_join_leave(void **state)
 	cJSON		*j;
 
 	(void)state;
-	t_event("{\"event\": \"device\", \"device\": {\"ieee\": \"" T_NEW
-	    "\", \"type\": \"router\", \"model_id\": \"bulb\", "
+	t_script(M_GET, NULL, "{\"device\": {\"ieee\": \"" T_NEW "\", "
+	    "\"type\": \"router\", \"model_id\": \"bulb\", "
 	    "\"manufacturer_name\": \"ACME\", \"interview\": \"done\", "
-	    "\"ota_endpoint\": 1}}");
+	    "\"ota_endpoint\": 1, \"update\": {\"state\": "
+	    "\"waiting for device\"}}}");
+	t_event("{\"type\": \"device\", \"ieee\": \"" T_NEW "\", "
+	    "\"event\": \"interviewed\"}");
 	j = t_wait_json("homeassistant/update/" T_NEW "/update/config");
 	assert_string_equal(t_str(j, "state_topic"), "zt/" T_NEW);
 	cJSON_Delete(j);
 	j = t_wait_json("zt/bridge/devices");
 	assert_int_equal(cJSON_GetArraySize(j), 4);
 	cJSON_Delete(j);
-	j = t_wait_state("zt/" T_NEW, "idle");
+	j = t_wait_json("zt/" T_NEW);
+	assert_string_equal(t_str(j, "update.state"), "waiting");
 	cJSON_Delete(j);
+	assert_string_equal(t_str(T.params[M_GET], "ieee"), T_NEW);
 
 	/* Requests reach a device that joined meanwhile. */
 	j = t_request("check", T_NEW, "check");
 	assert_string_equal(t_str(j, "status"), "ok");
 	cJSON_Delete(j);
 
-	t_event("{\"event\": \"left\", \"ieee\": \"" T_NEW "\"}");
+	t_event("{\"type\": \"device\", \"ieee\": \"" T_NEW "\", "
+	    "\"event\": \"left\"}");
 	m = t_wait("homeassistant/update/" T_NEW "/update/config");
 	assert_int_equal(m->len, 0);
 	assert_true(m->len == 0);
@@ -1249,9 +1325,11 @@ t_join_leave(void **state)
 	cJSON_Delete(j);
 
 	/* A malformed event is refused and changes nothing. */
-	t_event("{\"event\": \"update\", \"ieee\": \"" T_LAMP "\", "
-	    "\"update\": {\"state\": 5}}");
-	t_event("{\"event\": \"device\", \"device\": {\"ieee\": 5}}");
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": 5}");
+	t_event("{\"type\": \"device\", \"ieee\": 5}");
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"updating\", \"progress\": \"half\"}");
 	j = t_request("check", T_LAMP_NAME, "check");
 	assert_string_equal(t_str(j, "status"), "ok");
 	cJSON_Delete(j);
@@ -1271,14 +1349,15 @@ t_permit_join(void **state)
 	assert_int_equal(t_num(r, "transaction"), 7);
 	cJSON_Delete(r);
 	assert_int_equal(t_num(T.params[M_PERMIT], "time"), 60);
-	assert_null(cJSON_GetObjectItem(T.params[M_PERMIT], "ieee"));
 
+	/* zotad-radio opens the whole network only. */
 	t_publish("bridge/request/permit_join", "{\"time\": 30, "
 	    "\"device\": \"" T_LAMP_NAME "\"}");
 	r = t_wait_json("zt/bridge/response/permit_join");
-	assert_string_equal(t_str(r, "status"), "ok");
+	t_assert_error(r, "Permitting joins through one device is not "
+	    "supported; leave out 'device'");
 	cJSON_Delete(r);
-	assert_string_equal(t_str(T.params[M_PERMIT], "ieee"), T_LAMP);
+	assert_int_equal(t_num(T.params[M_PERMIT], "time"), 60);
 
 	t_publish("bridge/request/permit_join", "false");
 	r = t_wait_json("zt/bridge/response/permit_join");

@@ -42,6 +42,11 @@ mqdevs_state_parse(const char *s, enum mqdev_state *st)
 {
 	size_t	 i;
 
+	/* zotad-radio's words for a transfer waiting on a sleepy device. */
+	if (strcmp(s, "waiting for device") == 0) {
+		*st = MQDEV_WAITING;
+		return (0);
+	}
 	for (i = 0; i < sizeof(mqdev_state_names) /
 	    sizeof(mqdev_state_names[0]); i++)
 		if (strcmp(s, mqdev_state_names[i]) == 0) {
@@ -273,7 +278,7 @@ mqdevs_upsert(struct mqdevs *t, const cJSON *o, int *added, char *err,
     size_t errlen)
 {
 	struct mqdev	*d, tmp;
-	const cJSON	*ie;
+	const cJSON	*ie, *u;
 	uint64_t	 ieee;
 
 	*added = 0;
@@ -307,6 +312,10 @@ mqdevs_upsert(struct mqdevs *t, const cJSON *o, int *added, char *err,
 	d->interviewed = tmp.interviewed;
 	if (tmp.up.installed != -1)
 		d->up.installed = tmp.up.installed;
+	/* The transfer state zotad-radio has for it, if any. */
+	u = cJSON_GetObjectItemCaseSensitive(o, "update");
+	if (cJSON_IsObject(u) && mqdevs_apply_update(d, u) == -1)
+		log_warnx("device %s: malformed update state", d->ieee_str);
 	return (d);
 }
 
@@ -406,6 +415,18 @@ mqdevs_apply_update(struct mqdev *d, const cJSON *u)
 	    old.remaining != d->up.remaining || old.source != d->up.source ||
 	    old.notes != d->up.notes;
 	return (changed);
+}
+
+void
+mqdevs_keep(struct mqdev *d, const struct mqdev *old)
+{
+	d->up.state = old->up.state;
+	d->up.latest = old->up.latest;
+	free(d->up.source);
+	free(d->up.notes);
+	d->up.source = old->up.source != NULL ? strdup(old->up.source) :
+	    NULL;
+	d->up.notes = old->up.notes != NULL ? strdup(old->up.notes) : NULL;
 }
 
 int

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "config.h"
+#include "ipc.h"
+#include "ipc_catalogue.h"
 #include "log.h"
 #include "mqttd.h"
 
@@ -40,6 +42,7 @@ mqttd_publish(struct mqttd *d, const char *suffix, const char *payload,
 	int	 r;
 
 	r = mqc_publish(d->mqc, t, payload, qos, retain);
+	log_debug("publish %s: %s", t, r == 0 ? "ok" : "failed");
 	free(t);
 	return (r);
 }
@@ -194,7 +197,7 @@ mqttd_on_devices(const cJSON *devs, void *arg)
 {
 	struct mqttd	*d = arg;
 	struct mqdevs	*old = d->devs;
-	struct mqdev	*dev;
+	struct mqdev	*dev, *now;
 	const cJSON	*o;
 	char		 err[256];
 	size_t		 i;
@@ -209,37 +212,46 @@ mqttd_on_devices(const cJSON *devs, void *arg)
 			continue;
 		}
 	}
-	/* Keep the update states we had; drop what has left meanwhile. */
+	/*
+	 * zotad-radio does not remember check results: keep what we knew
+	 * of an idle device. Drop what has left meanwhile.
+	 */
 	for (i = 0; i < mqdevs_count(old); i++) {
 		dev = mqdevs_at(old, i);
-		if (mqdevs_find(d->devs, dev->ieee) == NULL)
+		if ((now = mqdevs_find(d->devs, dev->ieee)) == NULL)
 			mqttd_forget(d, dev);
-		else
-			mqdevs_find(d->devs, dev->ieee)->up.state =
-			    dev->up.state;
+		else if (now->up.state == MQDEV_IDLE)
+			mqdevs_keep(now, dev);
 	}
 	mqdevs_free(old);
 	mqttd_publish_all(d);
 }
 
+static struct mqdev *
+mqttd_event_dev(struct mqttd *d, const cJSON *ev, uint64_t *ieee)
+{
+	const cJSON	*ie = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
+
+	*ieee = 0;
+	if (!cJSON_IsString(ie) || mqdevs_parse_ieee(ie->valuestring,
+	    ieee) == -1) {
+		log_warnx("zotad-radio: event without a valid ieee");
+		return (NULL);
+	}
+	return (mqdevs_find(d->devs, *ieee));
+}
+
+/* An update event carries the state's fields at its top level. */
 static void
 mqttd_event_update(struct mqttd *d, const cJSON *ev)
 {
-	const cJSON	*ie, *u;
 	struct mqdev	*dev;
 	uint64_t	 ieee;
 	int		 r;
 
-	ie = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
-	u = cJSON_GetObjectItemCaseSensitive(ev, "update");
-	if (!cJSON_IsString(ie) || mqdevs_parse_ieee(ie->valuestring,
-	    &ieee) == -1 || !cJSON_IsObject(u)) {
-		log_warnx("zotad-radio: update event without ieee or update");
+	if ((dev = mqttd_event_dev(d, ev, &ieee)) == NULL)
 		return;
-	}
-	if ((dev = mqdevs_find(d->devs, ieee)) == NULL)
-		return;
-	if ((r = mqdevs_apply_update(dev, u)) == -1)
+	if ((r = mqdevs_apply_update(dev, ev)) == -1)
 		log_warnx("zotad-radio: malformed update event for %s",
 		    dev->ieee_str);
 	else if (r == 1)
@@ -247,15 +259,10 @@ mqttd_event_update(struct mqttd *d, const cJSON *ev)
 }
 
 static void
-mqttd_event_left(struct mqttd *d, const cJSON *ev)
+mqttd_device_left(struct mqttd *d, struct mqdev *dev)
 {
-	const cJSON	*ie = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
-	struct mqdev	*dev;
-	uint64_t	 ieee;
+	uint64_t	 ieee = dev->ieee;
 
-	if (!cJSON_IsString(ie) || mqdevs_parse_ieee(ie->valuestring,
-	    &ieee) == -1 || (dev = mqdevs_find(d->devs, ieee)) == NULL)
-		return;
 	log_info("device %s (%s) left", dev->friendly_name, dev->ieee_str);
 	mqttd_forget(d, dev);
 	mqdevs_remove(d->devs, ieee);
@@ -263,14 +270,20 @@ mqttd_event_left(struct mqttd *d, const cJSON *ev)
 }
 
 static void
-mqttd_event_device(struct mqttd *d, const cJSON *ev)
+mqttd_on_device(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 {
+	struct mqttd	*d = arg;
 	struct mqdev	*dev;
 	char		 err[256];
 	int		 added;
 
-	dev = mqdevs_upsert(d->devs, cJSON_GetObjectItemCaseSensitive(ev,
-	    "device"), &added, err, sizeof(err));
+	(void)conn;
+	if (rep->error != NULL) {
+		log_debug("zotad-radio: GetDevice: %s", rep->error);
+		return;
+	}
+	dev = mqdevs_upsert(d->devs, cJSON_GetObjectItemCaseSensitive(
+	    rep->parameters, "device"), &added, err, sizeof(err));
 	if (dev == NULL) {
 		log_warnx("zotad-radio: %s", err);
 		return;
@@ -282,22 +295,45 @@ mqttd_event_device(struct mqttd *d, const cJSON *ev)
 	mqttd_publish_state(d, dev);
 }
 
+/* A device joined, was interviewed or left. */
+static void
+mqttd_event_device(struct mqttd *d, const cJSON *ev)
+{
+	const cJSON	*what = cJSON_GetObjectItemCaseSensitive(ev, "event");
+	struct mqdev	*dev;
+	cJSON		*p;
+	uint64_t	 ieee;
+
+	dev = mqttd_event_dev(d, ev, &ieee);
+	if (cJSON_IsString(what) && strcmp(what->valuestring, "left") == 0) {
+		if (dev != NULL)
+			mqttd_device_left(d, dev);
+		return;
+	}
+	if ((p = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddItemToObject(p, "ieee", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(ev, "ieee"), 1));
+	if (ieee != 0 && mqradio_call(d->radio, IPC_RADIO_GET_DEVICE, p, NULL,
+	    0, mqttd_on_device, d) == -1)
+		log_debug("zotad-radio: GetDevice not sent");
+	cJSON_Delete(p);
+}
+
 static void
 mqttd_on_event(const cJSON *ev, void *arg)
 {
 	struct mqttd	*d = arg;
-	const cJSON	*kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+	const cJSON	*type = cJSON_GetObjectItemCaseSensitive(ev, "type");
 
-	if (!cJSON_IsString(kind))
-		log_warnx("zotad-radio: event without a kind");
-	else if (strcmp(kind->valuestring, "update") == 0)
+	if (!cJSON_IsString(type))
+		log_warnx("zotad-radio: event without a type");
+	else if (strcmp(type->valuestring, "update") == 0)
 		mqttd_event_update(d, ev);
-	else if (strcmp(kind->valuestring, "device") == 0)
+	else if (strcmp(type->valuestring, "device") == 0)
 		mqttd_event_device(d, ev);
-	else if (strcmp(kind->valuestring, "left") == 0)
-		mqttd_event_left(d, ev);
 	else
-		log_debug("zotad-radio: event %s ignored", kind->valuestring);
+		log_debug("zotad-radio: event %s ignored", type->valuestring);
 }
 
 struct mqttd *

@@ -100,7 +100,7 @@ enum mqreq_verb {
 };
 
 #define MQREQ_ID_MAX		256	/* bytes of a device id */
-#define MQREQ_URL_MAX		4096	/* bytes of a url */
+#define MQREQ_URL_MAX		2048	/* bytes of a url, as zotad-radio takes */
 #define MQREQ_FILE_NAME_MAX	255
 
 /* Ranges of the per-request timing overrides, as zigbee2mqtt has them. */
@@ -246,6 +246,9 @@ struct mqdev	*mqdevs_resolve(struct mqdevs *t, const char *id);
  * build it from a reply). Returns 1 when something visible changed.
  */
 int		 mqdevs_apply_update(struct mqdev *d, const cJSON *u);
+
+/* Take OLD's update state, latest version, source and notes. */
+void		 mqdevs_keep(struct mqdev *d, const struct mqdev *old);
 
 /* Set only the state, keeping versions, source and notes. */
 int		 mqdevs_set_state(struct mqdev *d, enum mqdev_state st);

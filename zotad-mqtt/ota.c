@@ -24,22 +24,6 @@
 #include "log.h"
 #include "mqttd.h"
 
-/* Radio methods and errors the catalogue does not list yet. */
-#ifndef IPC_RADIO_UNSCHEDULE
-#define IPC_RADIO_UNSCHEDULE		"io.zotad.Radio.Unschedule"
-#endif
-#ifndef IPC_RADIO_ERR_NO_RESPONSE
-#define IPC_RADIO_ERR_NO_RESPONSE	"io.zotad.Radio.NoResponse"
-#endif
-#ifndef IPC_RADIO_ERR_UPDATE_FAILED
-#define IPC_RADIO_ERR_UPDATE_FAILED	"io.zotad.Radio.UpdateFailed"
-#endif
-#ifndef IPC_RADIO_ERR_NOT_IN_PROGRESS
-#define IPC_RADIO_ERR_NOT_IN_PROGRESS	"io.zotad.Radio.NotInProgress"
-#endif
-#ifndef IPC_RADIO_ERR_NOT_SCHEDULED
-#define IPC_RADIO_ERR_NOT_SCHEDULED	"io.zotad.Radio.NotScheduled"
-#endif
 #define MQOTA_ERR_NO_IMAGE_SUFFIX	".NoImageAvailable"
 
 #define MQOTA_ERR_MAX	1024
@@ -115,7 +99,9 @@ mqota_inner(const struct ipc_reply *rep, char *buf, size_t len)
 	msg = cJSON_GetObjectItemCaseSensitive(rep->parameters, "message");
 	if (strcmp(rep->error, IPC_RADIO_ERR_NO_RESPONSE) == 0)
 		return ("Device didn't respond to OTA request");
-	if (strcmp(rep->error, IPC_RADIO_ERR_UPDATE_FAILED) == 0) {
+	/* zotad-radio words a device's own refusal as zigbee2mqtt 1.x did. */
+	if (strcmp(rep->error, IPC_RADIO_ERR_UPDATE_FAILED) == 0 &&
+	    !cJSON_IsString(msg)) {
 		st = cJSON_GetObjectItemCaseSensitive(rep->parameters,
 		    "status");
 		snprintf(buf, len, "Update failed with reason: '%s'",
@@ -143,17 +129,16 @@ mqota_plain_error(const struct mqota_job *job, const struct ipc_reply *rep,
 
 	if (strcmp(e, IPC_RADIO_ERR_NO_SUCH_DEVICE) == 0)
 		snprintf(buf, len, "Device '%s' does not exist", job->req.id);
+	else if (strcmp(e, IPC_RADIO_ERR_NOT_SUPPORTED) == 0 &&
+	    job->req.abort)
+		snprintf(buf, len, "No OTA in progress to abort for device "
+		    "'%s'", n);
 	else if (strcmp(e, IPC_RADIO_ERR_NOT_SUPPORTED) == 0)
 		snprintf(buf, len, "Device '%s' does not support OTA updates",
 		    n);
 	else if (strcmp(e, IPC_RADIO_ERR_DEVICE_BUSY) == 0)
 		snprintf(buf, len, "OTA update or check for update already in "
 		    "progress for '%s'", n);
-	else if (strcmp(e, IPC_RADIO_ERR_NOT_IN_PROGRESS) == 0)
-		snprintf(buf, len, "No OTA in progress to abort for device "
-		    "'%s'", n);
-	else if (strcmp(e, IPC_RADIO_ERR_NOT_SCHEDULED) == 0)
-		snprintf(buf, len, "No currently scheduled OTA for '%s'", n);
 	else if (mqota_is_no_image(e) && job->req.verb == MQREQ_UPDATE)
 		snprintf(buf, len, "Update of '%s' failed (No image currently "
 		    "available)", n);
@@ -189,6 +174,14 @@ mqota_error_text(const struct mqota_job *job, const struct ipc_reply *rep,
 		    n, in);
 }
 
+static const char *
+mqota_opt_str(const cJSON *p, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(p, name);
+
+	return (cJSON_IsString(v) ? v->valuestring : NULL);
+}
+
 /* The job's device if it is still there, to update its state. */
 static struct mqdev *
 mqota_dev(struct mqota_job *job)
@@ -207,7 +200,7 @@ mqota_state(struct mqota_job *job, enum mqdev_state st)
 
 /* The check result as the device's update state. */
 static void
-mqota_check_state(struct mqota_job *job, const cJSON *p, int available)
+mqota_check_state(struct mqota_job *job, const cJSON *entry, int available)
 {
 	struct mqdev	*dev;
 	cJSON		*u;
@@ -218,44 +211,42 @@ mqota_check_state(struct mqota_job *job, const cJSON *p, int available)
 	if ((u = cJSON_CreateObject()) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_AddStringToObject(u, "state", available ? "available" : "idle");
-	if ((v = cJSON_GetObjectItemCaseSensitive(p, "installed_version")))
-		cJSON_AddItemToObject(u, "installed_version",
-		    cJSON_Duplicate(v, 1));
-	if ((v = cJSON_GetObjectItemCaseSensitive(p, "latest_version")))
-		cJSON_AddItemToObject(u, "latest_version",
-		    cJSON_Duplicate(v, 1));
-	v = cJSON_GetObjectItemCaseSensitive(p, "source");
-	cJSON_AddItemToObject(u, "latest_source", v != NULL ?
-	    cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-	v = cJSON_GetObjectItemCaseSensitive(p, "release_notes");
-	cJSON_AddItemToObject(u, "latest_release_notes", v != NULL ?
-	    cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+	v = cJSON_GetObjectItemCaseSensitive(entry, "fileVersion");
+	if (cJSON_IsNumber(v))
+		cJSON_AddNumberToObject(u, "latest_version", v->valuedouble);
+	else if (dev->up.installed >= 0)
+		cJSON_AddNumberToObject(u, "latest_version",
+		    (double)dev->up.installed);
+	cJSON_AddItemToObject(u, "latest_source",
+	    mqota_opt_str(entry, "url") != NULL ?
+	    cJSON_CreateString(mqota_opt_str(entry, "url")) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToObject(u, "latest_release_notes",
+	    mqota_opt_str(entry, "releaseNotes") != NULL ?
+	    cJSON_CreateString(mqota_opt_str(entry, "releaseNotes")) :
+	    cJSON_CreateNull());
 	if (mqdevs_apply_update(dev, u) == -1)
-		log_warnx("zotad-radio: Check for %s: malformed versions",
+		log_warnx("zotad-radio: Check for %s: malformed entry",
 		    dev->ieee_str);
 	mqttd_device_changed(job->d, dev);
 	cJSON_Delete(u);
 }
 
-static const char *
-mqota_opt_str(const cJSON *p, const char *name)
-{
-	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(p, name);
-
-	return (cJSON_IsString(v) ? v->valuestring : NULL);
-}
-
 static cJSON *
 mqota_check_ok(struct mqota_job *job, const cJSON *p)
 {
-	const cJSON	*av;
+	const cJSON	*av, *entry;
 	int		 available;
 
 	av = cJSON_GetObjectItemCaseSensitive(p, "update_available");
+	entry = cJSON_GetObjectItemCaseSensitive(p, "entry");
+	if (!cJSON_IsObject(entry))
+		entry = NULL;
 	available = cJSON_IsTrue(av);
-	mqota_check_state(job, p, available);
+	mqota_check_state(job, entry, available);
 	return (mqresp_check_data(job->req.id, available, job->req.downgrade,
-	    mqota_opt_str(p, "source"), mqota_opt_str(p, "release_notes")));
+	    mqota_opt_str(entry, "url"), mqota_opt_str(entry,
+	    "releaseNotes")));
 }
 
 /* One side of an update: file_version, software_build_id, date_code. */
@@ -316,7 +307,6 @@ static cJSON *
 mqota_ok_data(struct mqota_job *job, const cJSON *p)
 {
 	cJSON		*data;
-	const char	*url;
 
 	if (job->req.verb == MQREQ_CHECK)
 		return (mqota_check_ok(job, p));
@@ -327,12 +317,9 @@ mqota_ok_data(struct mqota_job *job, const cJSON *p)
 	cJSON_AddStringToObject(data, "id", job->req.id);
 	if (job->req.abort)
 		mqota_state(job, MQDEV_AVAILABLE);
-	else if (job->req.verb == MQREQ_SCHEDULE) {
+	else if (job->req.verb == MQREQ_SCHEDULE)
 		mqota_state(job, MQDEV_SCHEDULED);
-		if ((url = mqota_opt_str(p, "url")) != NULL ||
-		    (url = job->req.url) != NULL)
-			cJSON_AddStringToObject(data, "url", url);
-	} else
+	else
 		mqota_state(job, MQDEV_IDLE);
 	return (data);
 }
@@ -407,12 +394,12 @@ mqota_params(const struct mqreq *req, const struct mqdev *dev)
 	if (req->abort || req->verb == MQREQ_UNSCHEDULE)
 		return (p);
 	cJSON_AddBoolToObject(p, "downgrade", req->downgrade);
+	if (req->verb == MQREQ_SCHEDULE)
+		return (p);
 	if (req->url != NULL)
 		cJSON_AddStringToObject(p, "url", req->url);
 	if (req->image != NULL)
-		cJSON_AddNumberToObject(p, "image", 0);
-	if (req->file_name != NULL)
-		cJSON_AddStringToObject(p, "file_name", req->file_name);
+		cJSON_AddBoolToObject(p, "image_fd", 1);
 	mqota_add_int(p, "image_block_request_timeout",
 	    req->block_request_timeout);
 	mqota_add_int(p, "image_block_response_delay",
@@ -486,6 +473,14 @@ mqota_refuse(struct mqttd *d, struct mqreq *req, struct mqdev **devp)
 	if (!mqradio_ready(d->radio)) {
 		mqota_fail(d, req, "zotad-radio is not available, the request "
 		    "was not sent");
+		return (1);
+	}
+	/* XXX zotad-radio keeps no source with a schedule yet, so a
+	 * schedule of one's own image would silently use the index. */
+	if (req->verb == MQREQ_SCHEDULE && (req->url != NULL ||
+	    req->image != NULL)) {
+		mqota_fail(d, req, "Scheduling with 'url' or 'hex' is not "
+		    "supported; schedule from the index, or update now");
 		return (1);
 	}
 	if ((dev = mqdevs_resolve(d->devs, req->id)) == NULL) {
@@ -590,21 +585,19 @@ static const char *
 mqota_permit_send(struct mqttd *d, struct mqbridge_permit *p)
 {
 	struct mqota_permit	*pj;
-	struct mqdev		*dev = NULL;
 	cJSON			*params;
 	int			 r;
 
-	if (p->device != NULL && (dev = mqdevs_resolve(d->devs,
-	    p->device)) == NULL)
-		return ("Device does not exist");
+	/* XXX zotad-radio opens the whole network only. */
+	if (p->device != NULL)
+		return ("Permitting joins through one device is not "
+		    "supported; leave out 'device'");
 	if ((pj = calloc(1, sizeof(*pj))) == NULL ||
 	    (params = cJSON_CreateObject()) == NULL)
 		fatalx("%s: out of memory", __func__);
 	pj->d = d;
 	pj->time = p->time;
 	cJSON_AddNumberToObject(params, "time", p->time);
-	if (dev != NULL)
-		cJSON_AddStringToObject(params, "ieee", dev->ieee_str);
 	r = mqradio_call(d->radio, IPC_RADIO_PERMIT_JOIN, params, NULL, 0,
 	    mqota_on_permit, pj);
 	cJSON_Delete(params);

@@ -7,35 +7,33 @@
  * back-off whenever zotad-radio goes away. On each connection we ask for
  * the device list, then subscribe to the event stream.
  *
- * What we speak (zotad-radio's service is being written alongside; the
- * names are those of ipc_catalogue.h, with the extra ones below):
+ * What we speak is zotad-radio's service (zotad-radio/service.h), with
+ * the names of ipc_catalogue.h:
  *
- *	ListDevices {} -> {"devices": [DEVICE...]}
- *	    DEVICE as zotad-radio's registry prints it: "ieee", "type",
- *	    "manufacturer_name", "model_id", "sw_build_id", "date_code",
- *	    "interview", "ota_endpoint" (0: no OTA client), and
- *	    "ota": {"file_version"} once the device has asked for an image.
- *	Check {"ieee", "downgrade", "url"?}
- *	    -> {"update_available", "installed_version", "latest_version",
- *	        "source"?, "release_notes"?}
- *	Update {"ieee", "downgrade", "url"?, "image"? (index of the memfd
- *	    sent along: a "hex" upload), "file_name"?,
- *	    "image_block_request_timeout"?, "image_block_response_delay"?,
- *	    "default_maximum_data_size"?}
+ *	ListDevices {} -> {"devices": [DEVICE...]}, DEVICE being the
+ *	    registry's record ("ieee", "type", "manufacturer_name",
+ *	    "model_id", "sw_build_id", "date_code", "interview",
+ *	    "ota_endpoint", "ota": {"file_version"}) plus "update":
+ *	    {"state", "progress"?}
+ *	GetDevice {"ieee"} -> {"device": DEVICE}
+ *	Check {"ieee", "downgrade", "url"?} -> {"update_available",
+ *	    "entry"?: the matched index entry ("fileVersion", "url", ...)}
+ *	Update {"ieee", "downgrade", "url"?, "image_fd"? (true: the image
+ *	    travels as a descriptor), "image_block_request_timeout"?,
+ *	    "image_block_response_delay"?, "default_maximum_data_size"?}
  *	    -> when finished: {"from": VERSION, "to": VERSION}, VERSION being
- *	    {"file_version", "software_build_id"?, "date_code"?}
- *	Schedule {"ieee", "downgrade", "url"?, "image"?, "file_name"?}
- *	    -> {"url"?}
+ *	    {"file_version", "software_build_id", "date_code"}
+ *	Schedule {"ieee", "downgrade"} -> {}
  *	Unschedule {"ieee"} -> {}
  *	Abort {"ieee"} -> {}
- *	PermitJoin {"time", "ieee"?} -> {"time"}
- *	Subscribe {} with more -> a stream of events:
- *	    {"event": "device", "device": DEVICE}	joined or changed
- *	    {"event": "left", "ieee"}
- *	    {"event": "update", "ieee", "update": UPDATE} with UPDATE as the
- *	        device state's "update" object ("state", "installed_version",
- *	        "latest_version", "latest_source", "latest_release_notes",
- *	        "progress", "remaining").
+ *	PermitJoin {"time"} -> {}
+ *	Subscribe {} with more -> {"subscribed": true}, then
+ *	    {"event": EVENT}: {"type": "update", "ieee", "state",
+ *	    "progress"?, "remaining"?, "installed_version"?,
+ *	    "latest_version"?, "error"?} or {"type": "device", "ieee",
+ *	    "event": "joined" | "interviewed" | "left"}.
+ *
+ * Errors carry {"message"} with words for the user.
  *
  * Replies on one connection come in the order of the calls, and an
  * update holds its call until the transfer ends, so the event stream has
@@ -117,6 +115,7 @@ static void
 mqradio_on_event(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 {
 	struct mqradio	*r = arg;
+	const cJSON	*ev;
 
 	if (rep->error != NULL) {
 		if (strcmp(rep->error, IPC_ERR_DISCONNECTED) != 0) {
@@ -126,8 +125,11 @@ mqradio_on_event(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 		}
 		return;
 	}
-	if (r->cbs.event != NULL)
-		r->cbs.event(rep->parameters, r->arg);
+	ev = cJSON_GetObjectItemCaseSensitive(rep->parameters, "event");
+	if (cJSON_IsObject(ev) && r->cbs.event != NULL)
+		r->cbs.event(ev, r->arg);
+	else if (ev != NULL)
+		log_warnx("zotad-radio: an event that is not an object");
 	if (!rep->continues) {
 		log_warnx("zotad-radio ended the event stream");
 		ipc_conn_free(conn);
