@@ -42,6 +42,7 @@
 
 #define T_TIMEOUT	5000	/* ms to wait for one message */
 #define T_BURST		1000
+#define T_MAX_SUBS	4	/* daemons subscribed at once */
 #define T_LAMP		"0x00124b0012345678"
 #define T_LAMP_NAME	"living room/lamp one"
 #define T_SWITCH	"0x00124b00aaaaaaaa"
@@ -125,7 +126,8 @@ static struct {
 	pid_t			 broker;
 	pid_t			 daemon;
 	struct ipc_server	*srv;
-	struct ipc_call		*sub;		/* the held Subscribe */
+	struct ipc_call		*subs[T_MAX_SUBS];	/* held Subscribes */
+	size_t			 nsubs;
 	struct mqc		*cli;
 	struct config_mqtt	 cm;
 	TAILQ_HEAD(, t_msg)	 msgs;
@@ -191,6 +193,21 @@ t_take_image(struct ipc_call *call)
 	close(fd);
 }
 
+/* A subscriber went away: release its stream. */
+static void
+t_unsubscribe(struct ipc_call *call, void *arg)
+{
+	size_t	 i;
+
+	(void)arg;
+	for (i = 0; i < T.nsubs; i++)
+		if (T.subs[i] == call) {
+			T.subs[i] = T.subs[--T.nsubs];
+			break;
+		}
+	ipc_call_reply(call, NULL);
+}
+
 static void
 t_radio(struct ipc_call *call, const cJSON *params, void *arg)
 {
@@ -203,7 +220,9 @@ t_radio(struct ipc_call *call, const cJSON *params, void *arg)
 	T.params[m] = cJSON_Duplicate(params, 1);
 	t_take_image(call);
 	if (m == M_SUBSCRIBE) {
-		T.sub = call;
+		assert_true(T.nsubs < T_MAX_SUBS);
+		T.subs[T.nsubs++] = call;
+		ipc_call_set_cancel(call, t_unsubscribe, NULL);
 		assert_non_null(rep = cJSON_Parse("{\"subscribed\": true}"));
 		assert_int_equal(ipc_call_reply_more(call, rep), 0);
 		cJSON_Delete(rep);
@@ -246,10 +265,9 @@ t_radio_stop(void)
 {
 	ipc_server_free(T.srv);
 	T.srv = NULL;
-	/* The held stream call is ours to release. */
-	if (T.sub != NULL)
-		ipc_call_reply(T.sub, NULL);
-	T.sub = NULL;
+	/* The held stream calls are ours to release. */
+	while (T.nsubs > 0)
+		ipc_call_reply(T.subs[--T.nsubs], NULL);
 }
 
 /* Send one event on the daemon's subscription. */
@@ -257,12 +275,14 @@ static void
 t_event(const char *text)
 {
 	cJSON	*p, *ev;
+	size_t	 i;
 
-	assert_non_null(T.sub);
+	assert_true(T.nsubs > 0);
 	assert_non_null(ev = cJSON_Parse(text));
 	assert_non_null(p = cJSON_CreateObject());
 	cJSON_AddItemToObject(p, "event", ev);
-	assert_int_equal(ipc_call_reply_more(T.sub, p), 0);
+	for (i = 0; i < T.nsubs; i++)
+		assert_int_equal(ipc_call_reply_more(T.subs[i], p), 0);
 	cJSON_Delete(p);
 }
 
@@ -699,7 +719,7 @@ t_setup(void **state)
 	T.daemon = t_spawn(argv);
 	if (!t_run_until(t_bridge_devices, NULL, T_TIMEOUT))
 		fail_msg("zotad-mqtt did not publish its three devices");
-	assert_non_null(T.sub);
+	assert_int_equal(T.nsubs, 1);
 	return (0);
 }
 
@@ -1467,7 +1487,7 @@ t_broker_restart(void **state)
 static int
 t_listed_again(void *arg)
 {
-	return (T.calls[M_LIST] > *(int *)arg && T.sub != NULL);
+	return (T.calls[M_LIST] > *(int *)arg && T.nsubs > 0);
 }
 
 /* Without zotad-radio requests fail clearly; it is found again later. */
