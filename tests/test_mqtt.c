@@ -123,6 +123,7 @@ static struct {
 	char			 conf[128];
 	char			 broker_conf[128];
 	int			 port;
+	int			 tls_port;	/* 0: no openssl to make certs */
 	pid_t			 broker;
 	pid_t			 daemon;
 	struct ipc_server	*srv;
@@ -441,12 +442,18 @@ t_wait_state(const char *topic, const char *want)
 }
 
 static void
+t_publish_to(const char *topic, const char *payload)
+{
+	assert_int_equal(mqc_publish(T.cli, topic, payload, 1, 0), 0);
+}
+
+static void
 t_publish(const char *suffix, const char *payload)
 {
 	char	 topic[256];
 
 	snprintf(topic, sizeof(topic), "zt/%s", suffix);
-	assert_int_equal(mqc_publish(T.cli, topic, payload, 1, 0), 0);
+	t_publish_to(topic, payload);
 }
 
 /* Publish an OTA request and return the response on RESP_VERB. */
@@ -612,13 +619,95 @@ t_write(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* Files the test makes in its directory, removed at the end. */
+static const char *const t_files[] = {
+	"ca.pem", "ca.key", "ca.srl", "other.pem", "other.key", "srv.pem",
+	"srv.key", "srv.csr", "srv.ext", "tls.yaml", "bad.yaml", NULL
+};
+
+static char *
+t_file(const char *name)
+{
+	static char	 path[16][256];	/* enough for one call's arguments */
+	static int	 n;
+
+	n = (n + 1) % 16;
+	snprintf(path[n], sizeof(path[n]), "%s/%s", T.dir, name);
+	return (path[n]);
+}
+
+static int
+t_run(char *const argv[])
+{
+	pid_t	 pid = t_spawn(argv);
+	int	 status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1);
+}
+
+/* A CA, a broker certificate it signed, and an unrelated CA. */
+static int
+t_make_certs(void)
+{
+	char	*ca[] = { "openssl", "req", "-x509", "-newkey", "ec",
+	    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+	    "-subj", "/CN=zotad test CA", "-keyout", t_file("ca.key"),
+	    "-out", t_file("ca.pem"), NULL };
+	char	*other[] = { "openssl", "req", "-x509", "-newkey", "ec",
+	    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+	    "-subj", "/CN=someone else", "-keyout", t_file("other.key"),
+	    "-out", t_file("other.pem"), NULL };
+	char	*csr[] = { "openssl", "req", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+	    "-keyout", t_file("srv.key"), "-out", t_file("srv.csr"), NULL };
+	char	*sign[] = { "openssl", "x509", "-req", "-in",
+	    t_file("srv.csr"), "-CA", t_file("ca.pem"), "-CAkey",
+	    t_file("ca.key"), "-CAcreateserial", "-days", "2", "-extfile",
+	    t_file("srv.ext"), "-out", t_file("srv.pem"), NULL };
+
+	t_write(t_file("srv.ext"), "subjectAltName=DNS:localhost\n");
+	if (t_run(ca) == -1 || t_run(other) == -1 || t_run(csr) == -1 ||
+	    t_run(sign) == -1)
+		return (-1);
+	/* The broker may drop to its own user before reading its key. */
+	return (chmod(t_file("srv.key"), 0644));
+}
+
+static void
+t_write_daemon_conf(const char *path, const char *base, const char *ca)
+{
+	char	 text[2048];
+
+	snprintf(text, sizeof(text),
+	    "mqtt:\n  base_topic: %s\n  server: mqtts://localhost:%d\n"
+	    "  ca: %s\n  client_id: zotad-mqtt-%s\n"
+	    "advanced:\n  legacy_api: true\n"
+	    "zotad:\n  run_dir: %s/run\n  user_mqtt: nobody\n"
+	    "devices:\n"
+	    "  '" T_LAMP "':\n    friendly_name: '" T_LAMP_NAME "'\n",
+	    base, T.tls_port, ca, base, T.dir);
+	t_write(path, text);
+}
+
 static void
 t_write_configs(void)
 {
 	char	 text[2048];
+	int	 n;
 
-	snprintf(text, sizeof(text), "listener %d 127.0.0.1\n"
+	n = snprintf(text, sizeof(text), "listener %d 127.0.0.1\n"
 	    "allow_anonymous true\npersistence false\n", T.port);
+	if (T.tls_port != 0) {
+		snprintf(text + n, sizeof(text) - (size_t)n,
+		    "listener %d 127.0.0.1\ncafile %s\ncertfile %s\n"
+		    "keyfile %s\n", T.tls_port, t_file("ca.pem"),
+		    t_file("srv.pem"), t_file("srv.key"));
+		t_write_daemon_conf(t_file("tls.yaml"), "zts",
+		    t_file("ca.pem"));
+		t_write_daemon_conf(t_file("bad.yaml"), "ztbad",
+		    t_file("other.pem"));
+	}
 	t_write(T.broker_conf, text);
 	snprintf(text, sizeof(text),
 	    "mqtt:\n  base_topic: zt\n  server: mqtt://127.0.0.1:%d\n"
@@ -699,6 +788,11 @@ t_setup(void **state)
 	snprintf(T.broker_conf, sizeof(T.broker_conf), "%s/mosquitto.conf",
 	    T.dir);
 	T.port = t_free_port();
+	if (t_make_certs() == 0)
+		T.tls_port = t_free_port();
+	else
+		fprintf(stderr, "# no openssl to make certificates: the TLS "
+		    "case will be skipped\n");
 	t_write_configs();
 	t_broker_start();
 
@@ -744,6 +838,8 @@ t_teardown(void **state)
 	}
 	free(T.image);
 	unlink(T.sock);
+	for (i = 0; t_files[i] != NULL; i++)
+		unlink(t_file(t_files[i]));
 	unlink(T.conf);
 	unlink(T.broker_conf);
 	snprintf(T.sock, sizeof(T.sock), "%s/run", T.dir);
@@ -1525,6 +1621,58 @@ t_radio_restart(void **state)
 	cJSON_Delete(r);
 }
 
+static pid_t
+t_daemon(const char *conf)
+{
+	char	*argv[] = { NULL, "-d", "-f", NULL, NULL };
+
+	argv[0] = (char *)(uintptr_t)t_daemon_path();
+	argv[3] = (char *)(uintptr_t)conf;
+	return (t_spawn(argv));
+}
+
+/*
+ * mqtts:// with the broker's CA: requests work, and legacy_api adds
+ * update_available. With another CA the daemon never gets in.
+ */
+static void
+t_tls_legacy(void **state)
+{
+	pid_t	 good, bad;
+	cJSON	*r;
+
+	(void)state;
+	if (T.tls_port == 0)
+		skip();
+	assert_int_equal(mqc_subscribe(T.cli, "zts/#", 1), 0);
+	assert_int_equal(mqc_subscribe(T.cli, "ztbad/#", 1), 0);
+	good = t_daemon(t_file("tls.yaml"));
+	bad = t_daemon(t_file("bad.yaml"));
+	r = t_wait_json("zts/bridge/state");
+	assert_string_equal(t_str(r, "state"), "online");
+	cJSON_Delete(r);
+
+	t_script(M_CHECK, NULL, "{\"update_available\": true, \"entry\": "
+	    "{\"fileVersion\": 16909070, \"url\": \"https://x/y.ota\"}}");
+	t_publish_to("zts/" T_OTA "check", "{\"id\": \"" T_LAMP_NAME "\", "
+	    "\"transaction\": \"tls\"}");
+	r = t_wait_json("zts/bridge/response/device/ota_update/check");
+	assert_string_equal(t_str(r, "status"), "ok");
+	assert_string_equal(t_str(r, "transaction"), "tls");
+	cJSON_Delete(r);
+	r = t_wait_state("zts/" T_LAMP_NAME, "available");
+	assert_true(t_bool(r, "update_available"));
+	cJSON_Delete(r);
+
+	assert_null(t_wait_ms("ztbad/bridge/state", 1000));
+	t_reap(&good);
+	t_reap(&bad);
+	/* The will is not sent for a clean stop; offline is. */
+	r = t_wait_json("zts/bridge/state");
+	assert_string_equal(t_str(r, "state"), "offline");
+	cJSON_Delete(r);
+}
+
 int
 main(void)
 {
@@ -1544,6 +1692,7 @@ main(void)
 		cmocka_unit_test_setup(t_join_leave, t_case),
 		cmocka_unit_test_setup(t_permit_join, t_case),
 		cmocka_unit_test_setup(t_burst, t_case),
+		cmocka_unit_test_setup(t_tls_legacy, t_case),
 		cmocka_unit_test_setup(t_broker_restart, t_case),
 		cmocka_unit_test_setup(t_radio_restart, t_case),
 	};
