@@ -66,6 +66,11 @@ void	 wr_bytes(struct sim_wr *, const void *, size_t);
 
 /* Run FN(ARG) once after MS milliseconds; the timer frees itself. */
 void	 sim_later(struct sim *, uint32_t ms, void (*fn)(void *), void *arg);
+/* The same for an ARG from malloc that FN frees (freed if never run). */
+void	 sim_later_owned(struct sim *, uint32_t ms, void (*fn)(void *),
+	    void *arg);
+/* Drop every timer that has not fired, at exit. */
+void	 sim_timers_free(struct sim *);
 
 /* A deterministic generator per stream, seeded from --seed. */
 struct sim_rng {
@@ -398,8 +403,12 @@ struct sim_adapter {
 	uint32_t	 revision;
 };
 
+struct sim_timer;
+TAILQ_HEAD(sim_timerq, sim_timer);
+
 struct sim {
 	struct event_base *base;
+	struct sim_timerq timers;
 	uint64_t	 seed;
 	uint64_t	 start_ms;
 

@@ -54,6 +54,8 @@ struct dev_rx {
 static void	dev_receive(struct sim_device *, uint8_t src_ep, uint8_t dst_ep,
 		    uint16_t cluster, const uint8_t *, size_t, int broadcast);
 static void	dev_poll_arm(struct sim_device *);
+static void	dev_confirm(struct sim *, uint8_t, uint8_t, uint8_t);
+static void	dev_expire(void *);
 
 struct sim_device *
 dev_by_nwk(struct sim *sim, uint16_t nwk)
@@ -305,6 +307,8 @@ dev_queue(struct sim_device *d, uint8_t dst_ep, uint8_t src_ep,
 	memcpy(p->data, data, len);
 	TAILQ_INSERT_TAIL(&d->pending, p, entry);
 	d->npending++;
+	/* A parent drops what is not polled within its persistence time. */
+	sim_later(d->sim, d->expire_ms + 1, dev_expire, d);
 }
 
 uint8_t
@@ -346,8 +350,8 @@ dev_af_request(struct sim *sim, uint16_t nwk, uint8_t dst_ep, uint8_t src_ep,
 		tx->dev = d;
 		tx->status = dev_link_status(d, &tx->deliver);
 	}
-	sim_later(sim, sim->link.confirm_delay_ms + sim->link.air_latency_ms,
-	    dev_tx_fire, tx);
+	sim_later_owned(sim, sim->link.confirm_delay_ms +
+	    sim->link.air_latency_ms, dev_tx_fire, tx);
 	return (ST_SUCCESS);
 }
 
@@ -360,30 +364,46 @@ dev_af_broadcast(struct sim_device *d, uint8_t dst_ep, uint8_t src_ep,
 	dev_receive(d, src_ep, dst_ep, cluster, data, len, 1);
 }
 
-/* A sleepy device polls: old frames expire, the rest are handed over. */
+/* Confirm as expired the frames a sleepy device left too long. */
+static void
+dev_expire(void *arg)
+{
+	struct sim_device	*d = arg;
+	struct sim_pending	*p, *next;
+	uint64_t		 now = sim_now_ms(d->sim);
+	cJSON			*o;
+
+	for (p = TAILQ_FIRST(&d->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (now - p->queued_ms < d->expire_ms)
+			continue;
+		TAILQ_REMOVE(&d->pending, p, entry);
+		d->npending--;
+		o = sim_event_dev(d);
+		cJSON_AddNumberToObject(o, "trans_id", p->trans_id);
+		sim_event(d->sim, "expired", o);
+		dev_confirm(d->sim, ST_MAC_TRANS_EXPIRED, p->src_ep,
+		    p->trans_id);
+		free(p);
+	}
+}
+
+/* A sleepy device polls: its parent hands over what it kept. */
 static void
 dev_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct sim_device	*d = arg;
 	struct sim_pending	*p;
-	uint64_t		 now = sim_now_ms(d->sim);
 	uint8_t			 status;
 	int			 deliver;
-	cJSON			*o;
 
 	(void)fd;
 	(void)what;
+	dev_expire(d);
 	while (d->joined && (p = TAILQ_FIRST(&d->pending)) != NULL) {
 		TAILQ_REMOVE(&d->pending, p, entry);
 		d->npending--;
-		if (now - p->queued_ms > d->expire_ms) {
-			status = ST_MAC_TRANS_EXPIRED;
-			deliver = 0;
-			o = sim_event_dev(d);
-			cJSON_AddNumberToObject(o, "trans_id", p->trans_id);
-			sim_event(d->sim, "expired", o);
-		} else
-			status = dev_link_status(d, &deliver);
+		status = dev_link_status(d, &deliver);
 		dev_confirm(d->sim, status, p->src_ep, p->trans_id);
 		if (deliver)
 			dev_receive(d, p->src_ep, p->dst_ep, p->cluster,
@@ -449,8 +469,8 @@ dev_send_zcl(struct sim_device *d, uint8_t src_ep, uint8_t dst_ep,
 	rx->dst_ep = dst_ep;
 	rx->cluster = cluster;
 	rx->w = *w;
-	sim_later(d->sim, delay_ms + d->sim->link.air_latency_ms, dev_rx_fire,
-	    rx);
+	sim_later_owned(d->sim, delay_ms + d->sim->link.air_latency_ms,
+	    dev_rx_fire, rx);
 }
 
 static uint32_t

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +223,7 @@ link_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct sim	*sim = arg;
+	int		 one = 1;
 
 	(void)l;
 	(void)sa;
@@ -233,6 +235,9 @@ link_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
+	/* A serial line does not batch bytes; Nagle would add 40 ms. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		log_warn("TCP_NODELAY");
 	link_attach(sim, fd);
 	sim_event(sim, "host_connected", NULL);
 	log_info("host connected");

@@ -76,6 +76,7 @@ sim_cleanup(struct sim *sim)
 
 	link_close(sim);
 	ctl_close(sim);
+	sim_timers_free(sim);
 	for (i = 0; i < sim->ndevs; i++)
 		dev_free(sim->devs[i]);
 	nv_free(&sim->nv);
@@ -146,6 +147,7 @@ main(int argc, char *argv[])
 	sim.start_ms = 0;
 	sim.start_ms = sim_now_ms(&sim);
 	nv_init(&sim.nv);
+	TAILQ_INIT(&sim.timers);
 	mt_decoder_init(&sim.dec);
 	if ((sim.base = event_base_new()) == NULL)
 		fatalx("event_base_new");

@@ -21,7 +21,6 @@
 
 #define OTA_CLUSTER		0x0019
 #define OTA_MAX_IMAGE		(16U * 1024 * 1024)
-#define OTA_END_RETRY_MS	5000	/* first Upgrade End retries */
 #define OTA_END_FAST_RETRIES	2
 #define OTA_MAX_WAIT_S		3600	/* cap on any delay a server asks */
 
@@ -239,7 +238,7 @@ ota_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case OTA_WAIT_UPGRADE:
 		if (o->end_tries++ < OTA_END_FAST_RETRIES) {
 			ota_send_end(d, ZCL_SUCCESS, 0);
-			ota_arm(d, OTA_END_RETRY_MS);
+			ota_arm(d, d->ota_cfg.block_timeout_ms);
 		} else {
 			/* Timeout policy 0: apply without the server's word. */
 			ota_set_state(d, OTA_COUNTDOWN);
@@ -676,7 +675,8 @@ ota_verify(struct sim_device *d)
 	o->received = o->image_size;
 	o->end_tries = 0;
 	ota_set_state(d, OTA_WAIT_UPGRADE);
-	ota_arm(d, d->ota_cfg.reply_latency_ms + OTA_END_RETRY_MS);
+	/* Like a block, the end request is retried after the response wait. */
+	ota_arm(d, d->ota_cfg.reply_latency_ms + d->ota_cfg.block_timeout_ms);
 }
 
 static void

@@ -118,9 +118,12 @@ wr_u32(struct sim_wr *w, uint32_t v)
 }
 
 struct sim_timer {
+	TAILQ_ENTRY(sim_timer) entry;
+	struct sim	*sim;
 	struct event	*ev;
 	void		(*fn)(void *);
 	void		*arg;
+	int		 fn_frees_arg;
 };
 
 static void
@@ -130,26 +133,58 @@ sim_timer_fire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	TAILQ_REMOVE(&t->sim->timers, t, entry);
 	t->fn(t->arg);
 	event_free(t->ev);
 	free(t);
 }
 
 void
-sim_later(struct sim *sim, uint32_t ms, void (*fn)(void *), void *arg)
+sim_timers_free(struct sim *sim)
+{
+	struct sim_timer	*t;
+
+	/* Their arguments were allocated by the callers: free them too. */
+	while ((t = TAILQ_FIRST(&sim->timers)) != NULL) {
+		TAILQ_REMOVE(&sim->timers, t, entry);
+		event_free(t->ev);
+		if (t->fn_frees_arg)
+			free(t->arg);
+		free(t);
+	}
+}
+
+static void
+sim_timer_add(struct sim *sim, uint32_t ms, void (*fn)(void *), void *arg,
+    int owned)
 {
 	struct sim_timer	*t;
 	struct timeval		 tv;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		fatal("%s", __func__);
+	t->sim = sim;
 	t->fn = fn;
 	t->arg = arg;
+	t->fn_frees_arg = owned;
+	TAILQ_INSERT_TAIL(&sim->timers, t, entry);
 	if ((t->ev = evtimer_new(sim->base, sim_timer_fire, t)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(t->ev, &tv);
+}
+
+void
+sim_later(struct sim *sim, uint32_t ms, void (*fn)(void *), void *arg)
+{
+	sim_timer_add(sim, ms, fn, arg, 0);
+}
+
+void
+sim_later_owned(struct sim *sim, uint32_t ms, void (*fn)(void *), void *arg)
+{
+	sim_timer_add(sim, ms, fn, arg, 1);
 }
 
 /* splitmix64: small, fast, and the same on every platform. */

@@ -100,7 +100,7 @@ zdo_reply(struct sim *sim, uint16_t src, uint16_t cluster, uint8_t seq,
 	if (delay_ms == 0)
 		zdo_reply_fire(z);
 	else
-		sim_later(sim, delay_ms, zdo_reply_fire, z);
+		sim_later_owned(sim, delay_ms, zdo_reply_fire, z);
 }
 
 static void

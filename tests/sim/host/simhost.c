@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +92,7 @@ simhost_try_connect(struct simhost *h)
 {
 	struct sockaddr_in	 sin;
 	struct termios		 t;
-	int			 fd;
+	int			 fd, one = 1;
 
 	if (h->pty) {
 		if ((fd = open(h->link, O_RDWR | O_NOCTTY)) == -1)
@@ -112,6 +113,7 @@ simhost_try_connect(struct simhost *h)
 		close(fd);
 		return (-1);
 	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	h->fd = fd;
 	return (0);
 }
@@ -195,12 +197,19 @@ simhost_reap(void **state)
 	kill(h->pid, SIGKILL);
 	waitpid(h->pid, NULL, 0);
 	h->pid = 0;
+	if (getenv("SIMHOST_KEEP") != NULL) {
+		fprintf(stderr, "# kept %s\n", h->dir);
+		return (0);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
 	return (system(cmd) == 0 ? 0 : -1);
 }
 
-void
-simhost_stop(struct simhost *h)
+static char	*simhost_events_untimed(struct simhost *);
+
+/* Stop the simulator; with EVENTS, return its untimed event log. */
+static void
+simhost_halt(struct simhost *h, char **events)
 {
 	int	 status;
 	char	 cmd[400];
@@ -217,8 +226,30 @@ simhost_stop(struct simhost *h)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
+	if (events != NULL)
+		*events = simhost_events_untimed(h);
+	/* SIMHOST_KEEP keeps the scenario and event log for a post-mortem. */
+	if (getenv("SIMHOST_KEEP") != NULL) {
+		fprintf(stderr, "# kept %s\n", h->dir);
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+void
+simhost_stop(struct simhost *h)
+{
+	simhost_halt(h, NULL);
+}
+
+char *
+simhost_stop_events(struct simhost *h)
+{
+	char	*events;
+
+	simhost_halt(h, &events);
+	return (events);
 }
 
 void
@@ -408,7 +439,7 @@ simhost_events(struct simhost *h, ...)
 	return (count);
 }
 
-char *
+static char *
 simhost_events_untimed(struct simhost *h)
 {
 	char	*buf = simhost_slurp(h->events), *p, *end;

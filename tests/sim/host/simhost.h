@@ -43,6 +43,8 @@ void	simhost_start(struct simhost *, const char *scenario, int pty,
 	    unsigned long long seed);
 /* Stop the simulator and remove the scratch directory. */
 void	simhost_stop(struct simhost *);
+/* The same, returning the whole event log without its "t" fields. */
+char	*simhost_stop_events(struct simhost *);
 /*
  * A cmocka teardown: stop a simulator a failed test left running, so one
  * failure does not leave processes behind.
@@ -73,8 +75,6 @@ void	simhost_ctl(struct simhost *, const char *cmd, char *reply, size_t);
 
 /* Number of event lines holding every one of the NULL-ended needles. */
 int	simhost_events(struct simhost *, ...);
-/* The event log without its "t" fields, for comparing runs. */
-char	*simhost_events_untimed(struct simhost *);
 
 /* Where the fixtures are, or NULL. */
 const char *simhost_fixtures(void);
