@@ -616,6 +616,41 @@ test_bad_scenario_refused(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The shipped example scenarios load and run. */
+static void
+test_example_scenarios(void **state)
+{
+	static const char *const names[][2] = {
+		{ "demo", "remote" }, { "blank", "plug" }, { "faults", "mute" }
+	};
+	struct simhost	 h;
+	struct mt_frame	 f;
+	char		 path[128], reply[512], *text;
+	FILE		*fp;
+	long		 len;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "tests/sim/scenarios/%s.json",
+		    names[i][0]);
+		assert_non_null(fp = fopen(path, "r"));
+		fseek(fp, 0, SEEK_END);
+		len = ftell(fp);
+		rewind(fp);
+		assert_non_null(text = calloc(1, (size_t)len + 1));
+		assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+		fclose(fp);
+		simhost_start(&h, text, 0, 1);
+		free(text);
+		simhost_sreq(&h, SYS, 0x01, NULL, 0, &f);
+		snprintf(path, sizeof(path), "show %s", names[i][1]);
+		simhost_ctl(&h, path, reply, sizeof(reply));
+		assert_non_null(strstr(reply, "\"ota_state\":\"idle\""));
+		simhost_stop(&h);
+	}
+}
+
 #define SIM_TEST(fn)	cmocka_unit_test_teardown(fn, simhost_reap)
 
 int
@@ -631,6 +666,7 @@ main(void)
 		SIM_TEST(test_join_and_leave),
 		SIM_TEST(test_reset_and_unplug),
 		SIM_TEST(test_bad_scenario_refused),
+		SIM_TEST(test_example_scenarios),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
