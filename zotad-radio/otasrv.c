@@ -1209,7 +1209,7 @@ otas_basic_read_cb(uint64_t ieee, int ok, void *arg)
 		d->file_version = s->img.version;
 		reg_save(srv->reg);
 	}
-	log_info("device %016" PRIx64 " updated to version %u", ieee,
+	log_info("device 0x%016" PRIx64 " updated to version %u", ieee,
 	    s->img.version);
 	otas_end(s, NULL, NULL, res);
 	cJSON_Delete(res);
@@ -1284,7 +1284,7 @@ otas_default_rsp(struct otas *srv, struct device *d, const uint8_t *p,
 		    (int)otas_frame_room(s) * 3 / 4;
 		if (s->learnt < OTAS_MIN_BLOCK)
 			s->learnt = OTAS_MIN_BLOCK;
-		log_info("device %016" PRIx64 " refused a block: blocks of "
+		log_info("device 0x%016" PRIx64 " refused a block: blocks of "
 		    "at most %d bytes from now on", d->ieee, s->learnt);
 		/* It still waits for an answer: send the block smaller. */
 		evtimer_del(s->delay_ev);
@@ -1395,7 +1395,7 @@ otas_refuse(struct otas *srv, uint64_t ieee, const char **error, char *msg,
 
 	if (d == NULL) {
 		*error = IPC_RADIO_ERR_NO_SUCH_DEVICE;
-		snprintf(msg, msglen, "no device %016" PRIx64, ieee);
+		snprintf(msg, msglen, "no device 0x%016" PRIx64, ieee);
 	} else if (otas_find(srv, ieee) != NULL) {
 		*error = IPC_RADIO_ERR_DEVICE_BUSY;
 		snprintf(msg, msglen, "Update or check for update already in "

@@ -259,10 +259,11 @@ radiod_main(const struct config *conf)
 		fatalx("refusing to run without the sandbox");
 	otas_restore(rd.ota);
 	event_base_dispatch(rd.base);
+	/* Pending requests call back into the OTA server: free them first. */
+	zclreq_free(rd.z);
+	fetchc_free(rd.fc);
 	service_free(rd.sv);
 	otas_free(rd.ota);
-	fetchc_free(rd.fc);
-	zclreq_free(rd.z);
 	adapter_free(rd.ad);
 	reg_free(rd.reg);
 	event_free(sigterm);
