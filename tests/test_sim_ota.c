@@ -38,7 +38,7 @@ struct srv_dev {
 	long long	 notified;	/* when, until it asks for a block */
 	uint8_t		 cap;		/* largest block we send it */
 	int		 waited;	/* WAIT_FOR_DATA already sent */
-	int		 end_status;	/* of its Upgrade End Request, -1 none */
+	int		 end_status;	/* of its Upgrade End, -1 none */
 	int		 malformed;	/* Default Responses MALFORMED */
 	int		 blocks;
 };

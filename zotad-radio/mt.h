@@ -92,7 +92,8 @@ size_t	mt_encode(const struct mt_frame *f, uint8_t *out, size_t outlen);
  * The RPC error SRSP a device sends for a request it cannot handle:
  * subsystem 0, command 0, payload ERR then the request's CMD0 and CMD1.
  */
-void	mt_rpc_error(struct mt_frame *f, uint8_t err, const struct mt_frame *req);
+void	mt_rpc_error(struct mt_frame *f, uint8_t err,
+	    const struct mt_frame *req);
 
 /*
  * Incremental decoder. Bytes are fed as they arrive, in pieces of any

@@ -129,7 +129,7 @@ TAILQ_HEAD(sim_nv, sim_nv_item);
 #define NV_ZDO_DIRECT_CB	0x008F
 #define NV_TCLK_SEED		0x0101
 
-#define NIB_LEN			110	/* packed layout, as NWKKEY of 21 says */
+#define NIB_LEN			110	/* packed, as a 21-byte NWKKEY says */
 
 void	 nv_init(struct sim_nv *);
 void	 nv_free(struct sim_nv *);

@@ -11,7 +11,7 @@
 #include "sim.h"
 
 #define DEV_APS_MTU		82	/* unfragmented APS payload */
-#define DEV_QUEUE_MAX		4	/* a parent's indirect queue per child */
+#define DEV_QUEUE_MAX		4	/* a parent's queue per child */
 
 #define ST_SUCCESS		0x00
 #define ST_INVALID_PARAMETER	0x02

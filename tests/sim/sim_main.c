@@ -139,7 +139,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc || scenario == NULL || (pty == NULL) == (tcp == NULL))
+	if (optind != argc || scenario == NULL ||
+	    (pty == NULL) == (tcp == NULL))
 		usage();
 	log_init("zotad-sim", 1, verbose);
 	signal(SIGPIPE, SIG_IGN);

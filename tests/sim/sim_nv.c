@@ -83,6 +83,27 @@ nv_delete(struct sim_nv *nv, struct sim_nv_item *it)
 	free(it);
 }
 
+/* NV holds little-endian integers whatever the host's byte order. */
+static void
+nv_le(uint8_t *out, uint32_t v, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+nv_from_le(const uint8_t *p, int n)
+{
+	uint32_t	 v = 0;
+	int		 i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return (v);
+}
+
 static void
 nv_set_u8(struct sim *sim, uint16_t id, uint8_t v)
 {
@@ -111,16 +132,14 @@ nv_write_nib(struct sim *sim, uint16_t pan, const uint8_t epid[8],
 		0x00, 0x00, 0x0f, 0x03, 0x00, 0x01, 0x63, 0x0a, 0x01
 	};
 	uint8_t		 nib[NIB_LEN];
-	uint32_t	 mask = 1U << channel;
 
 	memset(nib, 0, sizeof(nib));
 	memcpy(nib, head, sizeof(head));
 	nib[NIB_OFF_CHANNEL] = channel;
 	memcpy(nib + NIB_OFF_COORD_EXT, sim->adapter.ieee, 8);
-	nib[NIB_OFF_PANID] = (uint8_t)pan;
-	nib[NIB_OFF_PANID + 1] = (uint8_t)(pan >> 8);
+	nv_le(nib + NIB_OFF_PANID, pan, 2);
 	nib[35] = 0x06;		/* nwkState */
-	memcpy(nib + NIB_OFF_CHANLIST, &mask, 4);
+	nv_le(nib + NIB_OFF_CHANLIST, 1U << channel, 4);
 	nib[40] = 0x0f;
 	nib[41] = 0x0f;
 	nib[42] = 0x04;
@@ -175,15 +194,17 @@ void
 nv_load_formed(struct sim *sim)
 {
 	struct sim_adapter	*a = &sim->adapter;
-	uint32_t		 mask = 1U << a->channel;
+	uint8_t			 pan[2], mask[4];
 
 	nv_free(&sim->nv);
 	nv_load_common(sim);
 	nv_write_nib(sim, a->pan_id, a->epid, a->channel);
 	nv_write_keys(sim, a->key);
+	nv_le(pan, a->pan_id, 2);
+	nv_le(mask, 1U << a->channel, 4);
 	nv_set(&sim->nv, 0, NV_PRECFGKEY, 0, a->key, 16);
-	nv_set(&sim->nv, 0, NV_PANID, 0, &a->pan_id, 2);
-	nv_set(&sim->nv, 0, NV_CHANLIST, 0, &mask, 4);
+	nv_set(&sim->nv, 0, NV_PANID, 0, pan, 2);
+	nv_set(&sim->nv, 0, NV_CHANLIST, 0, mask, 4);
 	nv_set(&sim->nv, 0, NV_EXTENDED_PAN_ID, 0, a->epid, 8);
 	nv_set(&sim->nv, 0, NV_APS_USE_EXT_PANID, 0, a->epid, 8);
 	nv_set_u8(sim, NV_HAS_CONFIGURED, 0x55);
@@ -230,18 +251,18 @@ nv_form_network(struct sim *sim)
 {
 	struct sim_adapter	*a = &sim->adapter;
 	uint16_t		 pan = a->pan_id;
-	uint8_t			 epid[8], key[16], channel = 0;
-	uint32_t		 mask;
+	uint8_t			 epid[8], key[16], buf[4], channel = 0;
 
 	/* What the host wrote wins; the scenario fills the gaps. */
-	nv_get(sim, NV_PANID, &pan, 2);
+	if (nv_get(sim, NV_PANID, buf, 2) == 0)
+		pan = (uint16_t)nv_from_le(buf, 2);
 	if (pan == 0xFFFF || pan == 0xFFFE)
 		pan = a->pan_id;
 	memcpy(epid, a->epid, 8);
 	if (nv_get(sim, NV_APS_USE_EXT_PANID, epid, 8) == -1)
 		nv_get(sim, NV_EXTENDED_PAN_ID, epid, 8);
-	if (nv_get(sim, NV_CHANLIST, &mask, 4) == 0)
-		channel = nv_mask_channel(mask);
+	if (nv_get(sim, NV_CHANLIST, buf, 4) == 0)
+		channel = nv_mask_channel(nv_from_le(buf, 4));
 	if (channel == 0)
 		channel = a->channel;
 	memcpy(key, a->key, 16);
@@ -261,8 +282,7 @@ nv_network(struct sim *sim, uint16_t *pan, uint8_t epid[8], uint8_t *channel)
 	if ((it = nv_find(&sim->nv, 0, NV_NIB, 0)) == NULL ||
 	    it->len < NIB_LEN)
 		return (-1);
-	p = (uint16_t)(it->data[NIB_OFF_PANID] |
-	    it->data[NIB_OFF_PANID + 1] << 8);
+	p = (uint16_t)nv_from_le(it->data + NIB_OFF_PANID, 2);
 	if (it->data[NIB_OFF_CHANNEL] == 0 || p == 0xFFFF || p == 0xFFFE)
 		return (-1);
 	if (pan != NULL)

@@ -29,7 +29,7 @@
 struct sc {
 	char		*err;
 	size_t		 errlen;
-	const char	*dir;		/* of the scenario, for relative paths */
+	const char	*dir;		/* of the scenario: relative paths */
 	int		 failed;
 };
 
