@@ -959,6 +959,13 @@ t_discovery(void **state)
 	assert_string_equal(t_str(j, "origin.name"), "zotad");
 	cJSON_Delete(j);
 
+	/* Home Assistant coming back online gets everything again. */
+	t_drain();
+	t_publish_to("homeassistant/status", "online");
+	j = t_wait_json("homeassistant/update/" T_LAMP "/update/config");
+	assert_string_equal(t_str(j, "state_topic"), "zt/" T_LAMP_NAME);
+	cJSON_Delete(j);
+
 	/* A device without an OTA client has no entity. */
 	m = t_wait_ms("homeassistant/update/" T_PLUG "/update/config", 300);
 	assert_true(m == NULL || m->len == 0);
@@ -1613,9 +1620,11 @@ t_radio_restart(void **state)
 	}
 	assert_true(plain);
 
+	t_drain();
 	t_radio_start();
 	assert_true(t_run_until(t_listed_again, &lists, 20 * 1000));
-	t_drain();
+	/* Ready once the new list is taken in and published. */
+	assert_true(t_run_until(t_bridge_devices, NULL, T_TIMEOUT));
 	r = t_request("check", T_LAMP_NAME, "check");
 	assert_string_equal(t_str(r, "status"), "ok");
 	cJSON_Delete(r);

@@ -27,6 +27,7 @@
 #define MQOTA_ERR_NO_IMAGE_SUFFIX	".NoImageAvailable"
 
 #define MQOTA_ERR_MAX	1024
+#define MQOTA_SLACK	65536	/* bytes of a request besides its image */
 
 struct mqota_job {
 	struct mqttd	*d;
@@ -517,6 +518,13 @@ mqota_request(struct mqttd *d, const char *suffix, const char *payload,
 	if ((t = mqreq_topic(suffix, &job->req)) == -1) {
 		log_warnx("OTA request on an unknown topic .../ota_update/%.64s",
 		    suffix);
+		goto done;
+	}
+	/* Hex doubles an image; anything much larger is not a request. */
+	if (len > 2 * d->conf->zotad.max_image_size + MQOTA_SLACK) {
+		snprintf(err, sizeof(err), "Invalid payload: %zu bytes, more "
+		    "than a request may hold", len);
+		mqota_fail(d, &job->req, err);
 		goto done;
 	}
 	if (mqreq_parse(&job->req, payload, len,
