@@ -877,6 +877,10 @@ test_ota_refused_images(void **state)
 	update(BULB, "00112233445566778899", NULL, &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_IMAGE_INVALID);
 	ipc_result_clear(&res);
+	update(BULB, "001", NULL, &res);
+	assert_string_equal(res.error, IPC_ERR_INVALID_PARAMETER);
+	assert_string_equal(jstr(res.parameters, "parameter"), "hex");
+	ipc_result_clear(&res);
 	/* Another manufacturer's image: the device is told there is none. */
 	update(BULB, hex, NULL, &res);
 	assert_string_equal(res.error, IPC_RADIO_ERR_NO_IMAGE);
@@ -941,14 +945,26 @@ static void
 test_ota_pages(void **state)
 {
 	struct ipc_result	 res;
-	char			*hex;
+	char			*hex, path[128];
+	cJSON			*p;
+	int			 fd;
 
 	(void)state;
 	net_prepare(1, ", \"mode\": \"page\", \"page_size\": 512,"
 	    " \"expect_image\": \"img.ota\"", "", 87);
 	hex = make_image("img.ota", 4107, 256, 200, 1500);
 	fx_run(NULL);
-	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
+	/* This time the image comes as a descriptor, as zotadctl sends it. */
+	fx_path(path, sizeof(path), "img.ota");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	p = cJSON_Parse("{\"ieee\": \"" BULB "\", \"image_fd\": true,"
+	    " \"image_block_response_delay\": 0}");
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(ipc_conn_call_sync(radio_conn(), IPC_RADIO_UPDATE, p,
+	    &fd, 1, 60000, &res), 0);
+	cJSON_Delete(p);
+	close(fd);
 	assert_null(res.error);
 	ipc_result_clear(&res);
 	assert_true(wait_ev("\"ev\":\"ota_verify\"", "\"ok\":true"));

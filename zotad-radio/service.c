@@ -254,14 +254,16 @@ sv_image(struct service *sv, struct ipc_call *call, const cJSON *params,
     uint8_t **img, size_t *len)
 {
 	const char	*hex = ipc_param_string(params, "hex", NULL);
+	struct ipc_param_error odd = { "hex", "has an odd number of digits" };
+	struct ipc_param_error nofd = { "image_fd",
+			    "no descriptor came with the call" };
 	int		 fd;
 
 	*img = NULL;
 	*len = 0;
 	if (hex != NULL) {
 		if (strlen(hex) % 2 != 0) {
-			sv_error(call, IPC_ERR_INVALID_PARAMETER,
-			    "hex: odd number of digits");
+			ipc_call_invalid(call, &odd);
 			return (-1);
 		}
 		if ((*img = sv_unhex(hex, len)) == NULL)
@@ -271,8 +273,7 @@ sv_image(struct service *sv, struct ipc_call *call, const cJSON *params,
 	if (!ipc_param_bool(params, "image_fd", 0))
 		return (0);
 	if ((fd = ipc_call_take_fd(call, 0)) == -1) {
-		sv_error(call, IPC_ERR_INVALID_PARAMETER,
-		    "image_fd: no descriptor came with the call");
+		ipc_call_invalid(call, &nofd);
 		return (-1);
 	}
 	if (fetchc_read_fd(fd, sv->max_image, img, len) == -1) {
