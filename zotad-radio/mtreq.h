@@ -11,9 +11,9 @@
  * previous one got its SRSP, an RPC error, or timed out. Asynchronous
  * frames (AREQ) from the adapter are routed at any time, also while a
  * request waits: to every one-shot waiter that matches them, then to
- * every subscriber of their subsystem and command. Callers arm a waiter for a request's
- * outcome before they queue the request, so an answer that comes back
- * at once is never missed.
+ * every subscriber of their subsystem and command. Callers arm a waiter
+ * for a request's outcome before they queue the request, so an answer
+ * that comes back at once is never missed.
  */
 
 #include <stddef.h>

@@ -176,7 +176,8 @@ radiod_signal_cb(evutil_socket_t sig, short ev, void *arg)
 static void
 radiod_dirs(const struct config *conf)
 {
-	const char	*dirs[2] = { conf->zotad.state_dir, conf->zotad.run_dir };
+	const char	*dirs[2] = { conf->zotad.state_dir,
+			    conf->zotad.run_dir };
 	struct priv_ids	 ids;
 	size_t		 i;
 	int		 root = priv_is_root();
