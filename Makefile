@@ -174,6 +174,10 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# The real zigbee2mqtt against zotad-sim; not in check: it needs npm.
+interop: $(BUILD)/bin/zotad-sim $(BUILD)/bin/zotadctl
+	@sh tests/sim/interop.sh $(BUILD)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -212,7 +216,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check bench fuzz fuzz-build deps install clean
+.PHONY: all check bench fuzz fuzz-build deps install clean interop
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -588,6 +588,24 @@ dev_read_attrs(struct sim_device *d, uint8_t src_ep, uint8_t dst_ep,
 	dev_send_zcl(d, dst_ep, src_ep, cluster, &w, dev_latency(d));
 }
 
+/* Reports are never sent, but accepting the setup keeps hosts quiet. */
+static void
+dev_configure_reporting(struct sim_device *d, uint8_t src_ep, uint8_t dst_ep,
+    uint16_t cluster, uint8_t fc, uint8_t tsn)
+{
+	struct sim_wr	 w;
+
+	wr_init(&w);
+	wr_u8(&w, (uint8_t)(ZCL_FC_TO_CLIENT | ZCL_FC_DDR |
+	    (fc & ZCL_FC_MANUF)));
+	if (fc & ZCL_FC_MANUF)
+		wr_u16(&w, d->manufacturer_code);
+	wr_u8(&w, tsn);
+	wr_u8(&w, 0x07);
+	wr_u8(&w, 0x00);		/* every record accepted */
+	dev_send_zcl(d, dst_ep, src_ep, cluster, &w, dev_latency(d));
+}
+
 static int
 dev_has_ep(struct sim_device *d, uint8_t ep)
 {
@@ -630,6 +648,8 @@ dev_receive(struct sim_device *d, uint8_t src_ep, uint8_t dst_ep,
 		return;
 	if (!(fc & ZCL_FC_CLUSTER) && cmd == 0x00)
 		dev_read_attrs(d, src_ep, dst_ep, cluster, fc, tsn, &r);
+	else if (!(fc & ZCL_FC_CLUSTER) && cmd == 0x06)
+		dev_configure_reporting(d, src_ep, dst_ep, cluster, fc, tsn);
 	else if (!(fc & ZCL_FC_CLUSTER) && cmd == 0x0B)
 		return;
 	else
