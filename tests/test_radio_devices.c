@@ -200,8 +200,15 @@ test_import(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 	reg_free(r);
 
-	/* Once the registry exists the database is not read again. */
+	/* Once the registry holds devices the database is not read again. */
 	put("database.db", "");
+	r = reg_new(dir);
+	assert_int_equal(reg_load(r, dir), 3);
+	reg_free(r);
+
+	/* An empty registry takes the database's devices. */
+	put(DEV_FILE, "{\"devices\": []}");
+	put("database.db", z2m_db);
 	r = reg_new(dir);
 	assert_int_equal(reg_load(r, dir), 3);
 	reg_free(r);

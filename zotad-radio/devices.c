@@ -493,10 +493,11 @@ reg_load(struct registry *r, const char *data_dir)
 	if ((o = atomic_read_json(r->path, DEV_FILE_MAX)) != NULL) {
 		n = reg_load_file(r, o);
 		cJSON_Delete(o);
-		return (n);
-	}
-	if (errno != ENOENT)
+		if (n != 0)
+			return (n);
+	} else if (errno != ENOENT)
 		return (-1);
+	/* An empty registry: a zigbee2mqtt user's devices come over. */
 	if (data_dir == NULL || asprintf(&db, "%s/%s", data_dir,
 	    DEV_Z2M_DB) == -1)
 		return (0);

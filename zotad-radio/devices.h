@@ -8,9 +8,10 @@
 /*
  * The device registry: every device on the network with what its
  * interview found, kept in STATE_DIR/devices.json, replaced atomically
- * on every change. When that file does not exist yet, the devices of a
- * zigbee2mqtt database.db in the data dir are imported, so that users
- * moving over keep their devices without pairing them again.
+ * on every change. While the registry is empty (no file yet, or no
+ * device in it), the devices of a zigbee2mqtt database.db in the data
+ * dir are imported, so that users moving over keep their devices
+ * without pairing them again.
  */
 
 #include <stddef.h>
@@ -86,10 +87,10 @@ struct registry *reg_new(const char *state_dir);
 void	reg_free(struct registry *r);
 
 /*
- * Load the registry file. When there is none, import DATA_DIR's
- * database.db if it exists. Returns the number of devices, or -1 when
- * the file exists but cannot be used (logged; the registry is then
- * empty and the bad file is left for the operator).
+ * Load the registry file. When it holds no device (or there is none),
+ * import DATA_DIR's database.db if it exists. Returns the number of
+ * devices, or -1 when the file exists but cannot be used (logged; the
+ * registry is then empty and the bad file is left for the operator).
  */
 int	reg_load(struct registry *r, const char *data_dir);
 

@@ -95,6 +95,8 @@ struct otas_sess {
 	char			 from_sw[DEV_STR_MAX + 1];
 	char			 from_date[DEV_STR_MAX + 1];
 	int			 learnt;	/* block size cap, 0 none */
+	int			 reading;	/* the new version, once back */
+	uint32_t		 to_version;
 	int			 paced;
 	struct timespec		 started;
 	struct timespec		 last_rsp;
@@ -1202,30 +1204,66 @@ otas_basic_read_cb(uint64_t ieee, int ok, void *arg)
 		return;
 	cJSON_AddItemToObject(res, "from", otas_version_json(s->from_version,
 	    s->from_sw, s->from_date));
-	cJSON_AddItemToObject(res, "to", otas_version_json(s->img.version,
+	cJSON_AddItemToObject(res, "to", otas_version_json(s->to_version,
 	    d != NULL ? d->sw_build_id : "", d != NULL ? d->date_code : ""));
 	if (d != NULL) {
 		d->scheduled = 0;
-		d->file_version = s->img.version;
+		d->file_version = s->to_version;
 		reg_save(srv->reg);
 	}
-	log_info("device 0x%016" PRIx64 " updated to version %u", ieee,
-	    s->img.version);
+	if (s->to_version != s->img.version)
+		log_warnx("device 0x%016" PRIx64 " runs version %u, not the "
+		    "%u it was sent", ieee, s->to_version, s->img.version);
+	else
+		log_info("device 0x%016" PRIx64 " updated to version %u",
+		    ieee, s->to_version);
 	otas_end(s, NULL, NULL, res);
 	cJSON_Delete(res);
+}
+
+/* The running version, from the device's OTA client; then Basic. */
+static void
+otas_version_cb(uint8_t cmd, const uint8_t *p, size_t len, void *arg)
+{
+	struct otas_ref		*ref = arg;
+	struct otas_sess	*s = otas_deref(ref);
+	struct otas		*srv = ref->srv;
+	struct zcl_attr		 a;
+	size_t			 n;
+	uint64_t		 ieee = ref->ieee;
+
+	free(ref);
+	if (s == NULL || s->st != OTAS_REBOOT)
+		return;
+	if (p != NULL && cmd == ZCL_CMD_READ_ATTR_RSP &&
+	    zcl_parse_read_rsp(p, len, &a, 1, &n) == 0 && n == 1 &&
+	    a.status == ZCL_SUCCESS && !a.is_str)
+		s->to_version = a.num;
+	if (iv_read_basic(srv->ad, srv->z, srv->reg, ieee, otas_basic_read_cb,
+	    srv) == -1)
+		otas_basic_read_cb(ieee, 0, srv);
 }
 
 void
 otas_device_back(struct otas *srv, uint64_t ieee)
 {
 	struct otas_sess	*s = otas_find(srv, ieee);
+	static const uint16_t	 attr = 0x0002;	/* CurrentFileVersion */
+	struct otas_ref		*ref;
 
-	if (s == NULL || s->st != OTAS_REBOOT)
+	if (s == NULL || s->st != OTAS_REBOOT || s->reading)
 		return;
 	evtimer_del(s->timer);
-	if (iv_read_basic(srv->ad, srv->z, srv->reg, ieee, otas_basic_read_cb,
-	    srv) == -1)
-		otas_basic_read_cb(ieee, 0, srv);
+	s->reading = 1;
+	s->to_version = s->img.version;
+	if ((ref = otas_ref(s)) == NULL || zclreq_read(srv->z, otas_nwk(s),
+	    s->dev_ep, ZCL_CLUSTER_OTA, &attr, 1, 10000, otas_version_cb,
+	    ref) == -1) {
+		free(ref);
+		if (iv_read_basic(srv->ad, srv->z, srv->reg, ieee,
+		    otas_basic_read_cb, srv) == -1)
+			otas_basic_read_cb(ieee, 0, srv);
+	}
 }
 
 static void
