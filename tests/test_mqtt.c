@@ -695,7 +695,7 @@ t_write_daemon_conf(const char *path, const char *base, const char *ca)
 
 	snprintf(text, sizeof(text),
 	    "mqtt:\n  base_topic: %s\n  server: mqtts://localhost:%d\n"
-	    "  ca: %s\n  client_id: zotad-mqtt-%s\n"
+	    "  ca: %s\n  client_id: zotad-mqtt-%s\n  version: 5\n"
 	    "advanced:\n  legacy_api: true\n"
 	    "zotad:\n  run_dir: %s/run\n  user_mqtt: nobody\n"
 	    "devices:\n"
@@ -1660,8 +1660,9 @@ t_daemon(const char *conf)
 }
 
 /*
- * mqtts:// with the broker's CA: requests work, and legacy_api adds
- * update_available. With another CA the daemon never gets in.
+ * mqtts:// with the broker's CA and MQTT 5: requests work, and
+ * legacy_api adds update_available. With another CA the daemon never
+ * gets in.
  */
 static void
 t_tls_legacy(void **state)

@@ -343,6 +343,7 @@ mqradio_free(struct mqradio *r)
 	ev = r->ev_retry;
 	r->ev_retry = NULL;
 	r->cbs.lost = NULL;
+	r->ready = 0;
 	if (r->conn != NULL)
 		ipc_conn_free(r->conn);
 	while ((job = TAILQ_FIRST(&r->waiting)) != NULL) {
