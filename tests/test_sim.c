@@ -560,6 +560,8 @@ test_reset_and_unplug(void **state)
 
 	(void)state;
 	simhost_start(&h, scenario_formed, 0, 1);
+	simhost_ctl(&h, "reset 300", reply, sizeof(reply));
+	assert_string_equal(reply, "error: reset: reason must be 0..255");
 	simhost_ctl(&h, "reset 2", reply, sizeof(reply));
 	assert_string_equal(reply, "ok");
 	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, SYS, 0x80, 2000, &f),

@@ -284,14 +284,12 @@ struct sim_ota {
 	uint8_t		*have;		/* one bit per byte received */
 	uint32_t	 received;	/* distinct bytes received */
 	uint32_t	 req_offset;	/* offset of the outstanding request */
-	uint8_t		 req_size;
 	uint8_t		 req_tsn;
 	uint32_t	 tries;		/* of the outstanding request */
 	uint32_t	 end_tries;
 	uint16_t	 block_period;	/* current pacing, ms */
 	uint32_t	 blocks;
 	uint32_t	 repeats_left;
-	uint32_t	 gen;		/* invalidates stale timers */
 	struct event	*timer;
 	struct event	*query_timer;
 };

@@ -119,6 +119,23 @@ ctl_show(struct sim *sim, struct bufferevent *bev, const char *arg)
 }
 
 static void
+ctl_reset(struct sim *sim, struct bufferevent *bev, const char *arg)
+{
+	unsigned long	 reason = 0;
+	char		*end;
+
+	if (*arg != '\0') {
+		reason = strtoul(arg, &end, 0);
+		if (*end != '\0' || reason > 0xFF || *arg == '-') {
+			ctl_reply(bev, "error: reset: reason must be 0..255");
+			return;
+		}
+	}
+	znp_power_up(sim, (uint8_t)reason, 1);
+	ctl_reply(bev, "ok");
+}
+
+static void
 ctl_command(struct sim *sim, struct bufferevent *bev, char *line)
 {
 	struct sim_device	*d;
@@ -153,10 +170,9 @@ ctl_command(struct sim *sim, struct bufferevent *bev, char *line)
 			ctl_reply(bev, "error: replug failed");
 		else
 			ctl_reply(bev, "ok");
-	} else if (strcmp(line, "reset") == 0) {
-		znp_power_up(sim, (uint8_t)strtoul(arg, NULL, 0), 1);
-		ctl_reply(bev, "ok");
-	} else if (strcmp(line, "show") == 0)
+	} else if (strcmp(line, "reset") == 0)
+		ctl_reset(sim, bev, arg);
+	else if (strcmp(line, "show") == 0)
 		ctl_show(sim, bev, arg);
 	else
 		ctl_reply(bev, "error: unknown command \"%s\"", line);

@@ -2,6 +2,7 @@
  * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -791,21 +792,22 @@ znp_bdb_notify(void *arg)
 	wr_u8(&w, n->mode);
 	wr_u8(&w, n->remaining);
 	link_send_areq(n->sim, MT_SUBSYS_APP_CNF, 0x80, &w);
+	free(n);
 }
 
 static void
 znp_bdb_later(struct sim *sim, uint32_t ms, uint8_t status, uint8_t mode,
     uint8_t remaining)
 {
-	static struct znp_bdb	 slots[4];
-	static unsigned		 next;
-	struct znp_bdb		*n = &slots[next++ % 4];
+	struct znp_bdb	*n;
 
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		fatal("%s", __func__);
 	n->sim = sim;
 	n->status = status;
 	n->mode = mode;
 	n->remaining = remaining;
-	sim_later(sim, ms, znp_bdb_notify, n);
+	sim_later_owned(sim, ms, znp_bdb_notify, n);
 }
 
 static int
