@@ -83,6 +83,8 @@ BENCH_BIN	= $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/%)
 FUZZ_SRC	= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	= $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS	?= 60
+# Each fuzz target again, built with CC, to replay its seeds and crashes.
+FUZZ_REPLAY	= $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
 all: $(PROGS:%=$(BUILD)/bin/%)
 
@@ -138,10 +140,14 @@ $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(PROGLIBS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL))
 
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/replay.o $(PROGLIBS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL))
+
 # zotad-fetch's service test runs its own HTTP server.
 $(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
 
-check: all $(TEST_BIN)
+check: all $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)
 
 bench: all $(BENCH_BIN)
