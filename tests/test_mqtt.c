@@ -124,6 +124,7 @@ static struct {
 	char			 broker_conf[128];
 	int			 port;
 	int			 tls_port;	/* 0: no openssl to make certs */
+	int			 auth_port;	/* users with passwords only */
 	pid_t			 broker;
 	pid_t			 daemon;
 	struct ipc_server	*srv;
@@ -636,7 +637,8 @@ t_write(const char *path, const char *text)
 /* Files the test makes in its directory, removed at the end. */
 static const char *const t_files[] = {
 	"ca.pem", "ca.key", "ca.srl", "other.pem", "other.key", "srv.pem",
-	"srv.key", "srv.csr", "srv.ext", "tls.yaml", "bad.yaml", NULL
+	"srv.key", "srv.csr", "srv.ext", "tls.yaml", "bad.yaml",
+	"passwd", "auth.yaml", "noauth.yaml", "secret.yaml", NULL
 };
 
 static char *
@@ -704,18 +706,53 @@ t_write_daemon_conf(const char *path, const char *base, const char *ca)
 	t_write(path, text);
 }
 
+/* A daemon that logs in as USER with the password of secret KEY. */
+static void
+t_write_auth_conf(const char *path, const char *base, const char *key)
+{
+	char	 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "mqtt:\n  base_topic: %s\n  server: mqtt://127.0.0.1:%d\n"
+	    "  user: zotad\n  password: '!secret %s'\n"
+	    "zotad:\n  run_dir: %s/run\n  user_mqtt: nobody\n",
+	    base, T.auth_port, key, T.dir);
+	t_write(path, text);
+}
+
+static void
+t_write_auth(void)
+{
+	char	*argv[] = { "mosquitto_passwd", "-b", "-c", t_file("passwd"),
+	    "zotad", "s3cret pass", NULL };
+
+	t_write(t_file("passwd"), "");
+	if (t_run(argv) == -1)
+		fail_msg("mosquitto_passwd failed");
+	/* The broker may drop to its own user before reading it. */
+	assert_int_equal(chmod(t_file("passwd"), 0644), 0);
+	t_write(t_file("secret.yaml"), "good: 's3cret pass'\n"
+	    "wrong: 'guessed'\n");
+	t_write_auth_conf(t_file("auth.yaml"), "ztauth", "good");
+	t_write_auth_conf(t_file("noauth.yaml"), "ztnoauth", "wrong");
+}
+
 static void
 t_write_configs(void)
 {
 	char	 text[2048];
 	int	 n;
 
-	n = snprintf(text, sizeof(text), "listener %d 127.0.0.1\n"
-	    "allow_anonymous true\npersistence false\n", T.port);
+	t_write_auth();
+	n = snprintf(text, sizeof(text), "per_listener_settings true\n"
+	    "persistence false\n"
+	    "listener %d 127.0.0.1\nallow_anonymous true\n"
+	    "listener %d 127.0.0.1\nallow_anonymous false\n"
+	    "password_file %s\n", T.port, T.auth_port, t_file("passwd"));
 	if (T.tls_port != 0) {
 		snprintf(text + n, sizeof(text) - (size_t)n,
-		    "listener %d 127.0.0.1\ncafile %s\ncertfile %s\n"
-		    "keyfile %s\n", T.tls_port, t_file("ca.pem"),
+		    "listener %d 127.0.0.1\nallow_anonymous true\n"
+		    "cafile %s\ncertfile %s\nkeyfile %s\n", T.tls_port, t_file("ca.pem"),
 		    t_file("srv.pem"), t_file("srv.key"));
 		t_write_daemon_conf(t_file("tls.yaml"), "zts",
 		    t_file("ca.pem"));
@@ -802,6 +839,7 @@ t_setup(void **state)
 	snprintf(T.broker_conf, sizeof(T.broker_conf), "%s/mosquitto.conf",
 	    T.dir);
 	T.port = t_free_port();
+	T.auth_port = t_free_port();
 	if (t_make_certs() == 0)
 		T.tls_port = t_free_port();
 	else
@@ -1702,6 +1740,26 @@ t_tls_legacy(void **state)
 	cJSON_Delete(r);
 }
 
+/* A user and password (from secret.yaml) that the broker checks. */
+static void
+t_password(void **state)
+{
+	pid_t	 good, bad;
+	cJSON	*r;
+
+	(void)state;
+	assert_int_equal(mqc_subscribe(T.cli, "ztauth/#", 1), 0);
+	assert_int_equal(mqc_subscribe(T.cli, "ztnoauth/#", 1), 0);
+	good = t_daemon(t_file("auth.yaml"));
+	bad = t_daemon(t_file("noauth.yaml"));
+	r = t_wait_json("ztauth/bridge/state");
+	assert_string_equal(t_str(r, "state"), "online");
+	cJSON_Delete(r);
+	assert_null(t_wait_ms("ztnoauth/bridge/state", 1000));
+	t_reap_daemon(&good);
+	t_reap_daemon(&bad);
+}
+
 int
 main(void)
 {
@@ -1722,6 +1780,7 @@ main(void)
 		cmocka_unit_test_setup(t_permit_join, t_case),
 		cmocka_unit_test_setup(t_burst, t_case),
 		cmocka_unit_test_setup(t_tls_legacy, t_case),
+		cmocka_unit_test_setup(t_password, t_case),
 		cmocka_unit_test_setup(t_broker_restart, t_case),
 		cmocka_unit_test_setup(t_radio_restart, t_case),
 	};
