@@ -351,7 +351,6 @@ struct mqttd {
 	struct mqradio		*radio;
 	struct mqdevs		*devs;
 	struct event		*flush_ev;	/* deferred state publishing */
-	unsigned long		 requests;	/* in flight to the radio */
 };
 
 /* Set up the daemon on BASE: broker client (with TLS) and radio client. */

@@ -344,7 +344,6 @@ mqota_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 	char			 msg[MQOTA_ERR_MAX];
 
 	(void)conn;
-	d->requests--;
 	if (rep->error == NULL)
 		mqota_answer(d, &job->req, 1, mqresp_ok(mqota_ok_data(job,
 		    rep->parameters), job->req.transaction));
@@ -459,9 +458,7 @@ mqota_send(struct mqttd *d, struct mqota_job *job, const struct mqdev *dev)
 		mqota_fail(d, &job->req, "zotad-radio is not available, the "
 		    "request was not sent");
 		mqota_job_free(job);
-		return;
 	}
-	d->requests++;
 }
 
 /* Answer what can be answered without the radio; 1 when done. */
