@@ -215,6 +215,12 @@ mqc_arm(struct mqc *c)
 		event_add(c->ev_write, NULL);
 }
 
+/*
+ * XXX libmosquitto resolves the broker's name with a blocking lookup
+ * before its non-blocking connect; a resolver that hangs holds up the
+ * loop meanwhile. Brokers are almost always an address or a local
+ * name, so this is acceptable until the lookup moves off the loop.
+ */
 static void
 mqc_connect(struct mqc *c)
 {
