@@ -416,6 +416,7 @@ test_startup_zigpy_style(void **state)
 	};
 	struct simhost	 h;
 	struct mt_frame	 f;
+	uint8_t		 nd_af[sizeof(zdo_af)];
 	int		 saw_restored = 0;
 
 	(void)state;
@@ -453,6 +454,20 @@ test_startup_zigpy_style(void **state)
 	assert_int_equal(f.data[9], 0);			/* status */
 	assert_int_equal(f.data[12], 1);		/* one endpoint */
 	assert_int_equal(f.data[13], 1);
+	/* The same way to a device: its node descriptor, from it. */
+	memcpy(nd_af, zdo_af, sizeof(zdo_af));
+	nd_af[1] = 0x01;
+	nd_af[2] = 0x10;
+	nd_af[13] = 0x02;
+	nd_af[21] = 0x01;
+	nd_af[22] = 0x10;
+	assert_int_equal(sreq_status(&h, AF, 0x02, nd_af, sizeof(nd_af)), 0);
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xFF, 2000, &f),
+	    0);
+	assert_int_equal(le16(f.data), 0x1001);
+	assert_int_equal(le16(f.data + 3), 0x8002);
+	assert_int_equal(f.data[9], 0);
+	assert_int_equal(f.data[12] & 0x07, 1);		/* a router */
 	simhost_stop(&h);
 }
 

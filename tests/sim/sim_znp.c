@@ -730,8 +730,8 @@ af_data_request_ext(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
 		d = dev_by_ieee(sim, addr);
 		dst = d == NULL ? 0xFFFE : d->nwk;
 	}
-	if ((mode == 2 || mode == 3) && dst == 0x0000 && dst_ep == 0) {
-		/* ZDO to ourselves over AF: answered, never confirmed. */
+	if ((mode == 2 || mode == 3) && dst_ep == 0) {
+		/* ZDO over AF (zigpy-znp's way): answered, not confirmed. */
 		wr_u8(w, ST_SUCCESS);
 		zdo_af_request(sim, dst, cluster, data, len);
 		return (0);
