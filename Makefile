@@ -187,6 +187,17 @@ interop: $(BUILD)/bin/zotad-sim $(BUILD)/bin/zotadctl
 deps:
 	@sh scripts/deps.sh
 
+# The whole suite in the foreground until Ctrl-C: against CONFIG, or an
+# embedded default (private broker, zotad-sim, synthetic images).
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh scripts/run.sh $(CONFIG)
+
+# A scripted check and update against the embedded default.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh scripts/run.sh --demo
+
 # systemd units, sysusers.d and tmpfiles.d, where systemd looks for them
 # under PREFIX; units name the daemons by their installed path.
 SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
@@ -222,7 +233,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check bench fuzz fuzz-build deps install clean interop
+.PHONY: all check bench fuzz fuzz-build deps install clean interop run demo
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

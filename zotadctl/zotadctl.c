@@ -20,6 +20,19 @@ static const struct ctl_command ctl_commands[] = {
 	{ "index", ctl_index,
 	    "index add [--base-url URL] [--append INDEX] FILE... |\n"
 	    "\t\tindex match [--override FILE] [--downgrade] OPTIONS INDEX" },
+	{ "devices", ctl_device,
+	    "devices [-f CONFIG | --socket PATH] [--json]" },
+	{ "check", ctl_device, "check [-f CONFIG | --socket PATH] "
+	    "[--downgrade] [--url URL] DEVICE" },
+	{ "update", ctl_device, "update [-f CONFIG | --socket PATH] "
+	    "[--downgrade] [--url URL | --image FILE] DEVICE" },
+	{ "schedule", ctl_device,
+	    "schedule [-f CONFIG | --socket PATH] [--downgrade] DEVICE" },
+	{ "unschedule", ctl_device,
+	    "unschedule [-f CONFIG | --socket PATH] DEVICE" },
+	{ "abort", ctl_device, "abort [-f CONFIG | --socket PATH] DEVICE" },
+	{ "permit-join", ctl_device,
+	    "permit-join [-f CONFIG | --socket PATH] SECONDS" },
 };
 
 static void

@@ -14,6 +14,10 @@
 #define CTL_NEGATIVE	1
 #define CTL_USAGE	2
 
+/* device.c: devices, check, update, schedule, unschedule, abort,
+ * permit-join; argv[0] is the command. */
+int	ctl_device(int argc, char *argv[]);
+
 /* image.c */
 int	ctl_image(int argc, char *argv[]);
 

@@ -1,0 +1,260 @@
+#!/bin/sh
+# Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+#
+# Runs the whole suite in the foreground until Ctrl-C.
+#
+#   run.sh [--demo] [CONFIG]
+#
+# With CONFIG (a zigbee2mqtt configuration.yaml naming a real adapter and
+# broker) the three daemons run against it unchanged. Without one, an
+# embedded default is made in a temporary directory: a private mosquitto
+# on a free loopback port, zotad-sim playing an adapter with three
+# devices (a bulb with an update waiting, a bulb that is up to date, a
+# sleepy remote), a local override index of synthetic images made by
+# zotadctl, and a configuration tying them together. --demo then checks
+# and updates the bulb, showing progress, and stops everything.
+#
+# Every daemon's log lines are prefixed with its name. BUILD names the
+# build directory (build).
+
+: "${BUILD:=build}"
+bin="$PWD/$BUILD/bin"
+demo=0
+conf=""
+tmp=""
+pids=""
+
+case "$1" in
+--demo)	demo=1; shift ;;
+esac
+[ $# -gt 0 ] && [ -n "$1" ] && conf=$1
+
+say() {
+	printf '%s\n' "run: $*" >&2
+}
+
+die() {
+	say "$*"
+	exit 1
+}
+
+# Stop every process we started, newest first, then remove the default's
+# directory.
+stop_all() {
+	trap - INT TERM EXIT
+	for p in $pids; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+	[ -n "$tmp" ] && rm -rf "$tmp"
+	pids=""
+}
+
+interrupted() {
+	echo >&2
+	say "stopping"
+	stop_all
+	exit 0
+}
+
+# start NAME COMMAND...: run COMMAND in the background, its output
+# prefixed with NAME; its pid goes first in the list to stop.
+start() {
+	name=$1
+	shift
+	fifo="$logdir/$name.fifo"
+	rm -f "$fifo"
+	mkfifo "$fifo" || die "cannot make $fifo"
+	sed -u "s/^/$(printf '%-12s' "$name")| /" <"$fifo" >&2 &
+	"$@" >"$fifo" 2>&1 &
+	pids="$! $pids"
+	eval "pid_$(echo "$name" | tr -c 'a-z0-9\n' '_')=$!"
+}
+
+# wait_for WHAT TEST...: run TEST until it succeeds, for at most 15 s.
+wait_for() {
+	what=$1
+	shift
+	i=0
+	while ! "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 150 ] && die "$what did not come up"
+		sleep 0.1
+	done
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# sim_ctl COMMAND: one line to the simulator's control socket.
+sim_ctl() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+r = s.makefile().readline().strip()
+sys.exit(0 if r == "ok" else r)' "$tmp/sim.ctl" "$1"
+}
+
+port_open() {
+	python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
+}
+
+# conf_value SECTION KEY: a plain "  key: value" of the configuration.
+conf_value() {
+	sed -n "/^$1:/,/^[^ #]/s/^  $2: *\\([^ #]*\\).*/\\1/p" "$conf" |
+	    head -n 1 | tr -d "'\""
+}
+
+for p in zotad-radio zotad-fetch zotad-mqtt zotadctl zotad-sim; do
+	[ -x "$bin/$p" ] || die "$bin/$p is missing: run make first"
+done
+
+# The embedded default: everything in one temporary directory.
+make_default() {
+	tmp=$(mktemp -d /tmp/zotad-run.XXXXXX) || die "no temporary directory"
+	chmod 755 "$tmp"
+	data="$tmp/data"
+	mkdir -p "$data/images" "$tmp/state" "$tmp/cache" "$tmp/run" \
+	    "$tmp/logs"
+	logdir="$tmp/logs"
+	port=$(free_port) || die "no free port"
+	user=""
+	if [ "$(id -u)" = 0 ]; then
+		# The daemons drop to this user; it must own their dirs.
+		user=nobody
+		chown "$user" "$tmp/state" "$tmp/cache" "$tmp/run"
+	fi
+	cat >"$tmp/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+EOF
+	ctl="$bin/zotadctl"
+	"$ctl" image make --manufacturer-code 0x1234 --image-type 0x0101 \
+	    --file-version 0x02000000 --size 16384 \
+	    "$data/images/bulb-a60-2.0.0.ota" >/dev/null &&
+	"$ctl" image make --manufacturer-code 0x1234 --image-type 0x0102 \
+	    --file-version 0x02000000 --size 16384 \
+	    "$data/images/bulb-gu10-2.0.0.ota" >/dev/null &&
+	"$ctl" image make --manufacturer-code 0x1234 --image-type 0x0201 \
+	    --file-version 0x00100000 --size 8192 \
+	    "$data/images/remote-1.0.0.ota" >/dev/null &&
+	"$ctl" index add --append "$data/override.json" \
+	    "$data"/images/*.ota >/dev/null ||
+		die "cannot make the demo images"
+	cp config/demo/scenario.json "$tmp/scenario.json"
+	conf="$data/configuration.yaml"
+	cat >"$conf" <<EOF
+# Made by make run: zotad against zotad-sim and a private broker.
+mqtt:
+  base_topic: zigbee2mqtt
+  server: mqtt://127.0.0.1:$port
+serial:
+  port: $tmp/tty
+ota:
+  zigbee_ota_override_index_location: override.json
+  image_block_response_delay: 50
+  default_maximum_data_size: 64
+devices:
+  '0x00124b00beef0001':
+    friendly_name: bulb-old
+  '0x00124b00beef0002':
+    friendly_name: bulb-current
+  '0x00124b00beef0003':
+    friendly_name: remote
+homeassistant:
+  enabled: true
+zotad:
+  state_dir: $tmp/state
+  cache_dir: $tmp/cache
+  run_dir: $tmp/run
+  # Nothing leaves this machine: the public index is not asked.
+  index_url: http://127.0.0.1:9/index.json
+  downgrade_index_url: http://127.0.0.1:9/index1.json
+EOF
+	if [ -n "$user" ]; then
+		printf '  user_radio: %s\n  user_fetch: %s\n  user_mqtt: %s\n' \
+		    "$user" "$user" "$user" >>"$conf"
+	fi
+	start mosquitto mosquitto -c "$tmp/mosquitto.conf"
+	wait_for "mosquitto on port $port" port_open "$port"
+	start zotad-sim "$bin/zotad-sim" --scenario "$tmp/scenario.json" \
+	    --pty "$tmp/tty" --control "$tmp/sim.ctl"
+	wait_for zotad-sim test -e "$tmp/tty"
+}
+
+trap interrupted INT TERM
+trap stop_all EXIT
+
+if [ -z "$conf" ]; then
+	make_default
+else
+	[ -r "$conf" ] || die "cannot read $conf"
+	logdir=$(mktemp -d /tmp/zotad-logs.XXXXXX) || die "no log dir"
+	tmp=$logdir
+	"$bin/zotad-radio" -n -f "$conf" >/dev/null ||
+		die "$conf: fix the configuration first"
+fi
+conf=$(cd "$(dirname "$conf")" && pwd)/$(basename "$conf")
+rundir=$(conf_value zotad run_dir)
+[ -n "$rundir" ] || rundir=/run/zotad
+
+start zotad-fetch "$bin/zotad-fetch" -d -f "$conf"
+wait_for zotad-fetch test -S "$rundir/fetch.sock"
+start zotad-radio "$bin/zotad-radio" -d -f "$conf"
+wait_for zotad-radio test -S "$rundir/radio.sock"
+start zotad-mqtt "$bin/zotad-mqtt" -d -f "$conf"
+if [ -n "$port" ]; then
+	# The simulated devices join the network now, as if just paired.
+	for d in bulb-old bulb-current remote; do
+		sim_ctl "join $d" || say "$d could not join"
+	done
+fi
+
+ctl="$bin/zotadctl"
+if [ $demo -eq 1 ]; then
+	# Let the radio interview the devices before asking about them.
+	wait_for "the device list" sh -c "'$ctl' devices -f '$conf' |
+	    grep -q SimBulb-A60"
+	echo "==> zotadctl devices"
+	"$ctl" devices -f "$conf"
+	echo "==> zotadctl check bulb-old"
+	"$ctl" check -f "$conf" bulb-old
+	echo "==> zotadctl update bulb-old"
+	"$ctl" update -f "$conf" bulb-old
+	rv=$?
+	echo "==> zotadctl devices"
+	"$ctl" devices -f "$conf"
+	stop_all
+	exit $rv
+fi
+
+base=$(conf_value mqtt base_topic)
+[ -n "$base" ] || base=zigbee2mqtt
+mport=${port:-1883}
+cat <<EOF
+
+zotad is running (configuration: $conf). Try:
+
+    $ctl devices -f $conf
+    $ctl update -f $conf bulb-old
+
+or the same over MQTT, as zigbee2mqtt users do:
+
+    mosquitto_sub -h 127.0.0.1 -p $mport -t '$base/bridge/response/#' -v &
+    mosquitto_pub -h 127.0.0.1 -p $mport \\
+        -t $base/bridge/request/device/ota_update/update -m bulb-old
+
+Ctrl-C stops everything.
+
+EOF
+# Until a daemon dies or Ctrl-C.
+wait
