@@ -600,6 +600,8 @@ ota_block_rsp(struct sim_device *d, uint8_t src_ep, uint8_t fc, uint8_t tsn,
 			    ota_first_missing(&d->ota, d->ota.req_offset) >=
 			    d->ota.req_offset + d->ota_cfg.page_size)
 				ota_pace(d);
+			else	/* the page is still coming: wait on */
+				ota_arm(d, d->ota_cfg.block_timeout_ms);
 		}
 		break;
 	case ZCL_WAIT_FOR_DATA:
