@@ -1012,6 +1012,50 @@ test_ota_wait_for_data(void **state)
 	free(hex);
 }
 
+/* A congested network: some frames fail with channel access failure. */
+static void
+test_ota_congestion(void **state)
+{
+	struct ipc_result	 res;
+	char			*hex, *text, *at;
+	char			 path[128];
+	uint8_t			*buf;
+	size_t			 len;
+
+	(void)state;
+	net_prepare(1, ", \"expect_image\": \"img.ota\"", "", 87);
+	/* The standard network, with a lossy link section added. */
+	assert_int_equal(util_read_file(fx.scenario, 1 << 20, &buf, &len), 0);
+	text = (char *)buf;
+	at = strstr(text, "\"devices\"");
+	assert_non_null(at);
+	fx_path(path, sizeof(path), "lossy.json");
+	{
+		FILE	*f = fopen(path, "w");
+
+		assert_non_null(f);
+		fprintf(f, "%.*s\"link\": {\"confirm_fail_rate\": 0.2, "
+		    "\"confirm_fail_status\": 225}, %s", (int)(at - text), text,
+		    at);
+		assert_int_equal(fclose(f), 0);
+	}
+	free(buf);
+	assert_int_equal(rename(path, fx.scenario), 0);
+	hex = make_image("img.ota", 4107, 256, 200, 2000);
+	fx_run(NULL);
+	update(BULB, hex, "{\"image_block_response_delay\": 0}", &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_true(wait_ev("\"ev\":\"ota_verify\"", "\"ok\":true"));
+	/*
+	 * Sends failed, and the blocks were sent again at once: the device
+	 * asked for each of its 40 blocks once, never again after a wait.
+	 */
+	assert_true(count_ev("\"ev\":\"confirm_failure\"", NULL) > 0);
+	assert_int_equal(count_ev("\"dir\":\"from_dev\"", "\"cmd\":3,"), 40);
+	free(hex);
+}
+
 struct async {
 	int	 done;
 	char	 error[128];
@@ -1284,6 +1328,7 @@ main(void)
 		cmocka_unit_test_teardown(test_ota_pages, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_block_shrinks, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_wait_for_data, fx_teardown),
+		cmocka_unit_test_teardown(test_ota_congestion, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_abort, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_queue_order, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_resume_after_restart,
