@@ -320,6 +320,9 @@ test_rpc_error_for_unknown(void **state)
 	assert_int_equal(rsp.data[0], MT_RPC_ERR_CMD);
 	assert_int_equal(rsp.data[1], 0x21);
 	assert_int_equal(rsp.data[2], 0x99);
+	/* NV is bounded like flash: a huge item cannot be created. */
+	assert_int_equal(sreq_status(&h, SYS, 0x07, "\x00\x0F\x00\xF0\x00",
+	    5), 0x0A);
 	/* A truncated request is refused, not read past its end. */
 	simhost_send(&h, MT_TYPE_SREQ, SYS, 0x1C, "\x21", 1);
 	assert_int_equal(simhost_wait(&h, MT_TYPE_SRSP, MT_SUBSYS_RPC_ERROR,

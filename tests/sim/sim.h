@@ -129,6 +129,8 @@ TAILQ_HEAD(sim_nv, sim_nv_item);
 #define NV_ZDO_DIRECT_CB	0x008F
 #define NV_TCLK_SEED		0x0101
 
+#define NV_ITEM_MAX		2048	/* bytes in one item a host creates */
+#define NV_ITEMS_MAX		1024	/* items in all, like a flash page */
 #define NIB_LEN			110	/* packed, as a 21-byte NWKKEY says */
 
 void	 nv_init(struct sim_nv *);
@@ -139,6 +141,8 @@ struct sim_nv_item *nv_find(struct sim_nv *, uint8_t sysid, uint16_t id,
 struct sim_nv_item *nv_set(struct sim_nv *, uint8_t sysid, uint16_t id,
 	    uint16_t sub, const void *data, size_t len);
 void	 nv_delete(struct sim_nv *, struct sim_nv_item *);
+/* True when a host may create one more item of LEN bytes. */
+int	 nv_room(struct sim_nv *, size_t len);
 /* Fill NV like an adapter that holds the scenario's formed network. */
 void	 nv_load_formed(struct sim *);
 /* Fill NV like a blank adapter fresh from flashing. */

@@ -75,6 +75,17 @@ nv_set(struct sim_nv *nv, uint8_t sysid, uint16_t id, uint16_t sub,
 	return (it);
 }
 
+int
+nv_room(struct sim_nv *nv, size_t len)
+{
+	struct sim_nv_item	*it;
+	int			 n = 0;
+
+	TAILQ_FOREACH(it, nv, entry)
+		n++;
+	return (len <= NV_ITEM_MAX && n < NV_ITEMS_MAX);
+}
+
 void
 nv_delete(struct sim_nv *nv, struct sim_nv_item *it)
 {

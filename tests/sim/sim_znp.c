@@ -180,6 +180,10 @@ sys_nv_item_init(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
 		wr_u8(w, ST_SUCCESS);
 		return (0);
 	}
+	if (!nv_room(&sim->nv, len)) {
+		wr_u8(w, ST_NV_OPER_FAILED);
+		return (0);
+	}
 	it = nv_set(&sim->nv, 0, id, 0, NULL, len);
 	memcpy(it->data, init, ilen);
 	wr_u8(w, ST_NV_ITEM_UNINIT);	/* "created", which hosts expect */
@@ -340,7 +344,7 @@ sys_ex_create(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
 		return (-1);
 	if (it != NULL)
 		wr_u8(w, ST_SUCCESS);
-	else if (len > 4096)
+	else if (!nv_room(&sim->nv, len))
 		wr_u8(w, ST_NV_OPER_FAILED);
 	else {
 		nv_set(&sim->nv, sysid, item, sub, NULL, len);
