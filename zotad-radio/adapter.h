@@ -52,7 +52,11 @@ struct adapter_cbs {
 	void	(*left)(uint16_t nwk, uint64_t ieee, void *arg);
 };
 
-/* The outcome of a send: ADAPTER_SENT, a stack status, or NO_ANSWER. */
+/*
+ * The outcome of a send: ADAPTER_SENT, a stack status, or NO_ANSWER.
+ * Implementations send again by themselves through congestion, so a
+ * failure here is final.
+ */
 typedef void	adapter_sent_cb(int status, void *arg);
 
 /*

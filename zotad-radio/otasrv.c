@@ -31,8 +31,6 @@
 #define OTAS_FRAME_MAX		128
 #define OTAS_SHORT_DELAY_MS	1000	/* longer waits use WAIT_FOR_DATA */
 #define OTAS_BATTERY_ATTR	0x0021	/* remaining, in half percent */
-#define OTAS_SEND_TRIES		3	/* a block the network was too busy for */
-#define OTAS_RETRY_MS		200
 
 enum otas_kind {
 	OTAS_CHECK,
@@ -75,7 +73,6 @@ struct otas_pending {
 	uint32_t	 page_end;	/* 0 for a single block */
 	uint8_t		 dev_max;
 	uint16_t	 spacing_ms;
-	int		 tries;		/* sends of this block that failed */
 };
 
 struct otas_sess {
@@ -1046,13 +1043,6 @@ otas_owed_ms(struct otas_sess *s)
 	return ((int)(delay - since));
 }
 
-/* Statuses of a busy network rather than a lost route or device. */
-static int
-otas_transient(int status)
-{
-	return (status == 0x11 || status == 0x1A || status == 0xE1);
-}
-
 static void
 otas_block_sent_cb(int status, void *arg)
 {
@@ -1077,17 +1067,11 @@ otas_block_sent_cb(int status, void *arg)
 		return;
 	}
 	if (status != ADAPTER_SENT) {
-		/* Congestion passes: try again shortly, a few times. */
-		if (otas_transient(status) && p->tries++ < OTAS_SEND_TRIES) {
-			otas_arm(s->delay_ev, OTAS_RETRY_MS);
-			return;
-		}
 		log_debug("block at %u not delivered (0x%02x); the device "
 		    "asks again", p->offset, status & 0xFF);
 		p->active = 0;
 		return;
 	}
-	p->tries = 0;
 	p->offset += (uint32_t)n;
 	s->sess_bytes += n;
 	if (p->offset > s->pos)
@@ -1185,7 +1169,6 @@ otas_block(struct otas *srv, struct device *d, const struct adapter_msg *m,
 	s->pend.page_end = page ? b.offset + (b.page_size ? b.page_size : 1) :
 	    0;
 	s->pend.spacing_ms = page ? b.spacing : 0;
-	s->pend.tries = 0;
 	if ((owed = otas_owed_ms(s)) > 0)
 		otas_arm(s->delay_ev, owed);
 	else

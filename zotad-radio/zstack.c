@@ -24,6 +24,13 @@
 #define ZS_ZDO_TIMEOUT_MS	15000
 #define ZS_APS_PAYLOAD		82	/* unfragmented, see protocol notes */
 #define ZS_RADIUS		30
+#define ZS_SEND_TRIES		3	/* more sends through congestion */
+#define ZS_SEND_RETRY_MS	200
+
+/* AF_DATA_CONFIRM statuses of a congested network. */
+#define ZS_BUFFER_FULL			0x11
+#define ZS_NO_RESOURCES			0x1A
+#define ZS_CHANNEL_ACCESS_FAILURE	0xE1
 
 #define ZS_STATE_COORD		9
 
@@ -821,18 +828,59 @@ struct zs_send {
 	struct mtr_waiter	*waiter;
 	int			 srsp_done;
 	int			 confirm;	/* -2 until it came */
+	int			 tries;		/* sends that met congestion */
+	struct event		*retry;
+	uint8_t			 buf[MT_MAX_PAYLOAD];
+	size_t			 len;
 	adapter_sent_cb		*cb;
 	void			*arg;
 };
 
+static int	zs_send_issue(struct zs_send *);
+
+/* Statuses of a busy network, not of a lost route or device. */
+static int
+zs_transient(int status)
+{
+	return (status == ZS_BUFFER_FULL || status == ZS_NO_RESOURCES ||
+	    status == ZS_CHANNEL_ACCESS_FAILURE);
+}
+
+static void
+zs_send_free(struct zs_send *s, int status)
+{
+	if (s->cb != NULL)
+		s->cb(status, s->arg);
+	event_free(s->retry);
+	free(s);
+}
+
 static void
 zs_send_done(struct zs_send *s, int status)
 {
+	struct timeval	 tv = { 0, ZS_SEND_RETRY_MS * 1000 };
+
 	if (s->waiter != NULL)
 		mtr_wait_cancel(s->waiter);
-	if (s->cb != NULL)
-		s->cb(status, s->arg);
-	free(s);
+	s->waiter = NULL;
+	/* Congestion passes: send again after a pause, a few times. */
+	if (zs_transient(status) && s->tries++ < ZS_SEND_TRIES &&
+	    s->zs->step == ZS_RUNNING) {
+		evtimer_add(s->retry, &tv);
+		return;
+	}
+	zs_send_free(s, status);
+}
+
+static void
+zs_send_retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct zs_send	*s = arg;
+
+	(void)fd;
+	(void)ev;
+	if (s->zs->step != ZS_RUNNING || zs_send_issue(s) == -1)
+		zs_send_free(s, ADAPTER_NO_ANSWER);
 }
 
 static int
@@ -869,6 +917,30 @@ zs_send_srsp_cb(const struct mt_frame *f, void *arg)
 		zs_send_done(s, s->confirm);
 }
 
+/* Write the request, with a new transaction id, and wait for it. */
+static int
+zs_send_issue(struct zs_send *s)
+{
+	struct zstack	*zs = s->zs;
+
+	if (++zs->trans_id == 0)
+		zs->trans_id = 1;
+	s->trans_id = zs->trans_id;
+	s->buf[6] = s->trans_id;
+	s->srsp_done = 0;
+	s->confirm = -2;
+	/* Armed first: the confirm may beat the SRSP on a busy link. */
+	s->waiter = mtr_wait(zs->mtr, MT_SUBSYS_AF, AF_DATA_CONFIRM,
+	    zs_match_confirm, s, ZS_CONFIRM_TIMEOUT_MS, zs_confirm_cb, s);
+	if (s->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_AF,
+	    AF_DATA_REQUEST, s->buf, s->len, 0, zs_send_srsp_cb, s) == -1) {
+		mtr_wait_cancel(s->waiter);
+		s->waiter = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 zs_send(struct adapter *a, uint16_t nwk, uint8_t dst_ep, uint8_t src_ep,
     uint16_t cluster, const uint8_t *data, size_t len, adapter_sent_cb *cb,
@@ -876,35 +948,31 @@ zs_send(struct adapter *a, uint16_t nwk, uint8_t dst_ep, uint8_t src_ep,
 {
 	struct zstack	*zs = (struct zstack *)a;
 	struct zs_send	*s;
-	uint8_t		 buf[MT_MAX_PAYLOAD];
 	struct bwr	 w;
 
 	if (zs->step != ZS_RUNNING || len > MT_MAX_PAYLOAD - 10 ||
 	    (s = calloc(1, sizeof(*s))) == NULL)
 		return (-1);
-	if (++zs->trans_id == 0)
-		zs->trans_id = 1;
+	if ((s->retry = evtimer_new(zs->base, zs_send_retry_cb, s)) == NULL) {
+		free(s);
+		return (-1);
+	}
 	s->zs = zs;
-	s->trans_id = zs->trans_id;
-	s->confirm = -2;
 	s->cb = cb;
 	s->arg = arg;
-	bwr_init(&w, buf, sizeof(buf));
+	bwr_init(&w, s->buf, sizeof(s->buf));
 	bwr_u16(&w, nwk);
 	bwr_u8(&w, dst_ep);
 	bwr_u8(&w, src_ep);
 	bwr_u16(&w, cluster);
-	bwr_u8(&w, s->trans_id);
+	bwr_u8(&w, 0);			/* transaction id, set per send */
 	bwr_u8(&w, 0);			/* options: as zigbee2mqtt */
 	bwr_u8(&w, ZS_RADIUS);
 	bwr_u8(&w, (uint8_t)len);
 	bwr_bytes(&w, data, len);
-	/* Armed first: the confirm may beat the SRSP on a busy link. */
-	s->waiter = mtr_wait(zs->mtr, MT_SUBSYS_AF, AF_DATA_CONFIRM,
-	    zs_match_confirm, s, ZS_CONFIRM_TIMEOUT_MS, zs_confirm_cb, s);
-	if (s->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_AF,
-	    AF_DATA_REQUEST, buf, w.len, 0, zs_send_srsp_cb, s) == -1) {
-		mtr_wait_cancel(s->waiter);
+	s->len = w.len;
+	if (zs_send_issue(s) == -1) {
+		event_free(s->retry);
 		free(s);
 		return (-1);
 	}
