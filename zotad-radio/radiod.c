@@ -197,13 +197,23 @@ radiod_dirs(const struct config *conf)
 }
 
 static void
-radiod_allow_mqtt(struct radiod *rd)
+radiod_allow_mqtt(struct radiod *rd, const char *path)
 {
-	struct passwd	*pw;
+	struct passwd	*pw, *me;
 
 	/* Looked up now: /etc/passwd is one of the files we stop using. */
-	if ((pw = getpwnam(rd->conf->zotad.user_mqtt)) != NULL)
-		service_allow_uid(rd->sv, pw->pw_uid);
+	if ((pw = getpwnam(rd->conf->zotad.user_mqtt)) == NULL)
+		return;
+	service_allow_uid(rd->sv, pw->pw_uid);
+	/*
+	 * Started by root, we made the socket as root; give it to the user
+	 * we become and to zotad-mqtt's group, as the socket unit does, or
+	 * zotad-mqtt could not connect at all.
+	 */
+	if (priv_is_root() &&
+	    (me = getpwnam(rd->conf->zotad.user_radio)) != NULL &&
+	    chown(path, me->pw_uid, pw->pw_gid) == -1 && errno != ENOENT)
+		log_warn("chown %s", path);
 }
 
 static void
@@ -231,7 +241,7 @@ radiod_build(struct radiod *rd)
 	    RADIOD_RADIO_SOCK);
 	if (service_listen(rd->sv, path) == -1)
 		fatalx("cannot serve %s", path);
-	radiod_allow_mqtt(rd);
+	radiod_allow_mqtt(rd, path);
 }
 
 int
