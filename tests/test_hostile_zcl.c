@@ -1,0 +1,788 @@
+/*
+ * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
+ */
+
+/*
+ * Hostile devices against the real zotad-radio, confined as it runs.
+ * The test sits on the serial line between the daemon and the adapter
+ * simulator and slips frames of its own between the adapter's: OTA
+ * requests with wrong lengths, unknown commands, offsets beyond the
+ * image, and block requests for an image the device was never offered,
+ * all from devices the daemon knows. What the daemon answers is read
+ * back from the simulator's record of every frame the daemon sent. The
+ * daemon must answer each as the OTA cluster says (Default Response
+ * MALFORMED_COMMAND, Image Block Response ABORT), never send a byte of
+ * an image to a device it did not offer it to, nor past the image's
+ * end, and carry on serving.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+
+#include "ipc.h"
+#include "ipc_catalogue.h"
+#include "mt.h"
+#include "otafile.h"
+#include "util.h"
+#include "zcl.h"
+
+#define HZ_WAIT_MS	20000
+#define HZ_BULB		"0x00124b00beef0001"
+#define HZ_BULB_NWK	0x1001
+#define HZ_REMOTE_NWK	0x2001
+#define HZ_DEV_EP	11
+#define HZ_MANUF	4107
+#define HZ_TYPE		256
+#define HZ_VERSION	200
+#define HZ_IMAGE_SIZE	4000
+#define AF_INCOMING_MSG	0x81
+#define AF_DATA_REQUEST	0x01
+
+struct hz {
+	char		 dir[64];
+	char		 conf[PATH_MAX];
+	char		 events[PATH_MAX];
+	char		 radio_log[PATH_MAX];
+	pid_t		 sim, radio, updater;
+	int		 master;	/* the daemon's side of the line */
+	int		 slave;		/* held open across reopenings */
+	int		 simfd;		/* the simulator's pty */
+	int		 inject[2];	/* frames to slip in, whole */
+	int		 stop[2];
+	pthread_t	 relay;
+	int		 relaying;
+	struct event_base *base;
+	struct ipc_conn	*conn;
+};
+
+/* A frame the daemon sent to a device, as the simulator recorded it. */
+struct hz_sent {
+	uint16_t	 nwk;
+	uint16_t	 cluster;
+	uint8_t		 zcl[MT_MAX_PAYLOAD];
+	size_t		 len;
+};
+
+static struct hz	 hz;
+
+static void
+hz_path(char *out, size_t len, const char *name)
+{
+	if ((size_t)snprintf(out, len, "%s/%s", hz.dir, name) >= len)
+		fail_msg("path too long: %s/%s", hz.dir, name);
+}
+
+static void
+hz_write(const char *name, const void *p, size_t len)
+{
+	char	 path[PATH_MAX];
+	FILE	*f;
+
+	hz_path(path, sizeof(path), name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(p, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+hz_nap(void)
+{
+	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+hz_file_has(const char *path, const char *needle)
+{
+	char	 line[8192];
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return (found);
+}
+
+static int
+hz_wait_for(const char *path, const char *needle)
+{
+	int	 i;
+
+	for (i = 0; i < HZ_WAIT_MS / 20; i++) {
+		if (needle == NULL ? access(path, F_OK) == 0 :
+		    hz_file_has(path, needle))
+			return (1);
+		hz_nap();
+	}
+	return (0);
+}
+
+static pid_t
+hz_spawn(char *const argv[], const char *errfile, int as_nobody)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	pid_t		 pid;
+	int		 fd;
+
+	assert_non_null(pw);
+	assert_true((pid = fork()) >= 0);
+	if (pid != 0)
+		return (pid);
+	if ((fd = open(errfile, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	if (as_nobody && getuid() == 0 && (setgroups(0, NULL) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
+		_exit(126);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static void
+hz_bin(char *out, size_t len, const char *name)
+{
+	const char	*b = getenv("BUILD");
+
+	snprintf(out, len, "%s/bin/%s", b != NULL ? b : "build", name);
+}
+
+/*
+ * The relay: the daemon's bytes go to the simulator as they come; the
+ * simulator's are cut into frames, so that an injected frame is only
+ * ever written between two of them.
+ */
+
+static void
+hz_to_daemon(const struct mt_frame *f, void *arg)
+{
+	uint8_t	 out[MT_FRAME_MAX];
+	size_t	 n = mt_encode(f, out, sizeof(out));
+
+	(void)arg;
+	if (n > 0 && write(hz.master, out, n) != (ssize_t)n)
+		return;
+}
+
+static void *
+hz_relay(void *arg)
+{
+	struct mt_decoder	 dec;
+	struct pollfd		 p[4];
+	uint8_t			 buf[512];
+	ssize_t			 n;
+
+	(void)arg;
+	mt_decoder_init(&dec);
+	p[0].fd = hz.master;
+	p[1].fd = hz.simfd;
+	p[2].fd = hz.inject[0];
+	p[3].fd = hz.stop[0];
+	for (;;) {
+		p[0].events = p[1].events = p[2].events = p[3].events = POLLIN;
+		if (poll(p, 4, -1) == -1 && errno != EINTR)
+			break;
+		if (p[3].revents)
+			break;
+		if ((p[0].revents & POLLIN) &&
+		    (n = read(hz.master, buf, sizeof(buf))) > 0 &&
+		    write(hz.simfd, buf, (size_t)n) != n)
+			break;
+		if ((p[1].revents & POLLIN) &&
+		    (n = read(hz.simfd, buf, sizeof(buf))) > 0)
+			mt_decoder_feed(&dec, buf, (size_t)n, hz_to_daemon,
+			    NULL);
+		/* One injected frame per message on the pipe. */
+		if ((p[2].revents & POLLIN) &&
+		    (n = read(hz.inject[0], buf, sizeof(buf))) > 0 &&
+		    write(hz.master, buf, (size_t)n) != n)
+			break;
+	}
+	return (NULL);
+}
+
+static void
+hz_raw(int fd)
+{
+	struct termios	 t;
+
+	assert_int_equal(tcgetattr(fd, &t), 0);
+	cfmakeraw(&t);
+	assert_int_equal(tcsetattr(fd, TCSANOW, &t), 0);
+}
+
+static void
+hz_line_open(void)
+{
+	char	 link[PATH_MAX], simtty[PATH_MAX];
+	char	*pts;
+
+	assert_true((hz.master = posix_openpt(O_RDWR | O_NOCTTY)) != -1);
+	assert_int_equal(grantpt(hz.master), 0);
+	assert_int_equal(unlockpt(hz.master), 0);
+	assert_non_null(pts = ptsname(hz.master));
+	/* The daemon opens it as nobody, as it does the simulator's. */
+	assert_int_equal(chmod(pts, 0666), 0);
+	assert_true((hz.slave = open(pts, O_RDWR | O_NOCTTY)) != -1);
+	hz_raw(hz.slave);
+	hz_path(link, sizeof(link), "tty");
+	assert_int_equal(symlink(pts, link), 0);
+	hz_path(simtty, sizeof(simtty), "sim-tty");
+	assert_true((hz.simfd = open(simtty, O_RDWR | O_NOCTTY)) != -1);
+	hz_raw(hz.simfd);
+	assert_int_equal(pipe(hz.inject), 0);
+	assert_int_equal(pipe(hz.stop), 0);
+	assert_int_equal(pthread_create(&hz.relay, NULL, hz_relay, NULL), 0);
+	hz.relaying = 1;
+}
+
+/* AF_INCOMING_MSG from device NWK: ZCL bytes ZCL, and LEN as claimed. */
+static void
+hz_inject_claimed(uint16_t nwk, const uint8_t *zcl, size_t len,
+    size_t claimed)
+{
+	struct mt_frame	 f;
+	uint8_t		 d[MT_MAX_PAYLOAD], out[MT_FRAME_MAX];
+	size_t		 n;
+
+	assert_true(len + 17 <= sizeof(d));
+	memset(d, 0, 17);
+	d[2] = ZCL_CLUSTER_OTA & 0xff;
+	d[3] = ZCL_CLUSTER_OTA >> 8;
+	d[4] = nwk & 0xff;
+	d[5] = nwk >> 8;
+	d[6] = HZ_DEV_EP;
+	d[7] = 13;			/* the daemon's OTA endpoint */
+	d[9] = 200;			/* link quality */
+	d[16] = (uint8_t)claimed;
+	memcpy(d + 17, zcl, len);
+	assert_int_equal(mt_frame_set(&f, MT_TYPE_AREQ, MT_SUBSYS_AF,
+	    AF_INCOMING_MSG, d, len + 17), 0);
+	assert_true((n = mt_encode(&f, out, sizeof(out))) > 0);
+	assert_int_equal(write(hz.inject[1], out, n), (ssize_t)n);
+}
+
+static void
+hz_inject(uint16_t nwk, const uint8_t *zcl, size_t len)
+{
+	hz_inject_claimed(nwk, zcl, len, len);
+}
+
+/* An OTA request header (client to server), command CMD, TSN. */
+static size_t
+hz_req(uint8_t *out, uint8_t tsn, uint8_t cmd)
+{
+	out[0] = ZCL_FC_CLUSTER;
+	out[1] = tsn;
+	out[2] = cmd;
+	return (3);
+}
+
+static size_t
+hz_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8;
+	return (2);
+}
+
+static size_t
+hz_put32(uint8_t *p, uint32_t v)
+{
+	hz_put16(p, v & 0xffff);
+	hz_put16(p + 2, v >> 16);
+	return (4);
+}
+
+/* An Image Block Request: the device asks for MAX bytes at OFFSET. */
+static size_t
+hz_block_req(uint8_t *out, uint8_t tsn, uint32_t version, uint32_t offset,
+    uint8_t max)
+{
+	size_t	 n = hz_req(out, tsn, OTA_BLOCK_REQ);
+
+	out[n++] = 0;			/* field control */
+	n += hz_put16(out + n, HZ_MANUF);
+	n += hz_put16(out + n, HZ_TYPE);
+	n += hz_put32(out + n, version);
+	n += hz_put32(out + n, offset);
+	out[n++] = max;
+	return (n);
+}
+
+/* The ZCL frame of an AF_DATA_REQUEST the simulator recorded. */
+static int
+hz_sent_parse(const char *hex, struct hz_sent *s)
+{
+	uint8_t	 b[MT_MAX_PAYLOAD];
+	size_t	 i, n = strlen(hex) / 2;
+	unsigned int v;
+
+	if (n < 10 || n > sizeof(b))
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return (-1);
+		b[i] = (uint8_t)v;
+	}
+	s->nwk = (uint16_t)(b[0] | b[1] << 8);
+	s->cluster = (uint16_t)(b[4] | b[5] << 8);
+	s->len = b[9];
+	if (s->len + 10 > n)
+		return (-1);
+	memcpy(s->zcl, b + 10, s->len);
+	return (0);
+}
+
+/*
+ * Every OTA frame the daemon sent to device NWK so far; CB sees each
+ * and counts what it likes.
+ */
+static int
+hz_sent_each(uint16_t nwk, int (*cb)(const struct hz_sent *, void *),
+    void *arg)
+{
+	char		 line[8192];
+	FILE		*f;
+	cJSON		*o;
+	const cJSON	*ev, *dir, *sub, *cmd, *data;
+	struct hz_sent	 s;
+	int		 n = 0;
+
+	if ((f = fopen(hz.events, "r")) == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((o = cJSON_Parse(line)) == NULL)
+			continue;
+		ev = cJSON_GetObjectItemCaseSensitive(o, "ev");
+		dir = cJSON_GetObjectItemCaseSensitive(o, "dir");
+		sub = cJSON_GetObjectItemCaseSensitive(o, "subsys");
+		cmd = cJSON_GetObjectItemCaseSensitive(o, "cmd");
+		data = cJSON_GetObjectItemCaseSensitive(o, "data");
+		if (cJSON_IsString(ev) && strcmp(ev->valuestring, "frame") ==
+		    0 && cJSON_IsString(dir) && strcmp(dir->valuestring, "in") ==
+		    0 && cJSON_IsString(sub) && strcmp(sub->valuestring, "AF") ==
+		    0 && cJSON_IsNumber(cmd) && cmd->valueint ==
+		    AF_DATA_REQUEST && cJSON_IsString(data) &&
+		    hz_sent_parse(data->valuestring, &s) == 0 &&
+		    s.nwk == nwk && s.cluster == ZCL_CLUSTER_OTA && s.len >= 3)
+			n += cb(&s, arg);
+		cJSON_Delete(o);
+	}
+	fclose(f);
+	return (n);
+}
+
+struct hz_match {
+	uint8_t	 tsn;
+	uint8_t	 cmd;		/* OTA_BLOCK_RSP or ZCL_CMD_DEFAULT_RSP */
+	uint8_t	 status;
+	size_t	 data;		/* for a block: its data length */
+	uint32_t offset;
+};
+
+static int
+hz_match_cb(const struct hz_sent *s, void *arg)
+{
+	struct hz_match	*m = arg;
+	size_t		 hl = (s->zcl[0] & ZCL_FC_MANUF) ? 5 : 3;
+
+	if (s->len < hl + 1 || s->zcl[hl - 2] != m->tsn ||
+	    s->zcl[hl - 1] != m->cmd)
+		return (0);
+	/* A Default Response names the command, then its status. */
+	if (m->cmd == ZCL_CMD_DEFAULT_RSP) {
+		if (s->len < hl + 2)
+			return (0);
+		m->status = s->zcl[hl + 1];
+		return (1);
+	}
+	m->status = s->zcl[hl];
+	/* A block: status, manuf, type, version, offset, size, data. */
+	if (m->cmd == OTA_BLOCK_RSP && m->status == ZCL_SUCCESS &&
+	    s->len >= hl + OTA_BLOCK_RSP_FIXED) {
+		m->offset = (uint32_t)s->zcl[hl + 9] |
+		    (uint32_t)s->zcl[hl + 10] << 8 |
+		    (uint32_t)s->zcl[hl + 11] << 16 |
+		    (uint32_t)s->zcl[hl + 12] << 24;
+		m->data = s->zcl[hl + 13];
+		if (hl + OTA_BLOCK_RSP_FIXED + m->data != s->len)
+			fail_msg("a block response's data size is not its "
+			    "length");
+	}
+	return (1);
+}
+
+/* Wait for the daemon's answer to TSN with command CMD; its status. */
+static int
+hz_answer(uint16_t nwk, uint8_t tsn, uint8_t cmd, struct hz_match *m)
+{
+	int	 i;
+
+	memset(m, 0, sizeof(*m));
+	m->tsn = tsn;
+	m->cmd = cmd;
+	for (i = 0; i < HZ_WAIT_MS / 20; i++) {
+		if (hz_sent_each(nwk, hz_match_cb, m) > 0)
+			return (m->status);
+		hz_nap();
+	}
+	fail_msg("no answer (command 0x%02x) to tsn 0x%02x", cmd, tsn);
+	return (-1);
+}
+
+/* Image blocks with SUCCESS the daemon ever sent to NWK. */
+static int
+hz_blocks_cb(const struct hz_sent *s, void *arg)
+{
+	size_t	 hl = (s->zcl[0] & ZCL_FC_MANUF) ? 5 : 3;
+
+	(void)arg;
+	return (s->zcl[hl - 1] == OTA_BLOCK_RSP && s->len > hl &&
+	    s->zcl[hl] == ZCL_SUCCESS);
+}
+
+/* The daemon still runs and answers on radio.sock. */
+static void
+hz_assert_serving(void)
+{
+	struct ipc_result	 res;
+	cJSON			*p = cJSON_CreateObject();
+	char			 sock[PATH_MAX];
+	int			 st;
+
+	assert_int_equal(waitpid(hz.radio, &st, WNOHANG), 0);
+	if (hz.conn == NULL) {
+		hz_path(sock, sizeof(sock), "run/radio.sock");
+		assert_non_null(hz.conn = ipc_connect(hz.base, sock));
+	}
+	cJSON_AddStringToObject(p, "ieee", HZ_BULB);
+	assert_int_equal(ipc_conn_call_sync(hz.conn, IPC_RADIO_GET_DEVICE, p,
+	    NULL, 0, HZ_WAIT_MS, &res), 0);
+	cJSON_Delete(p);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_false(hz_file_has(hz.radio_log, "fatal"));
+}
+
+/*
+ * The fixture: a bulb that goes silent part way through a download,
+ * so that its transfer stays open for the test's own requests, and a
+ * battery remote; both known from a zigbee2mqtt database.
+ */
+
+static const char hz_scenario[] =
+    "{\"devices\": ["
+    "{\"name\": \"bulb\", \"ieee\": \"" HZ_BULB "\", \"nwk\": 4097,"
+    " \"type\": \"router\", \"manufacturer_code\": 4107,"
+    " \"basic\": {\"power_source\": 1, \"sw_build_id\": \"1.0\"},"
+    " \"endpoints\": [{\"id\": 11, \"in\": [0, 6], \"out\": [25]}],"
+    " \"ota\": {\"image_type\": 256, \"file_version\": 100,"
+    "  \"inject\": {\"silent_at_offset\": 1024}}},"
+    "{\"name\": \"remote\", \"ieee\": \"0x00124b00beef0003\","
+    " \"nwk\": 8193, \"type\": \"end_device\","
+    " \"manufacturer_code\": 4107,"
+    " \"basic\": {\"power_source\": 1},"
+    " \"endpoints\": [{\"id\": 11, \"in\": [0], \"out\": [25]}],"
+    " \"ota\": {\"image_type\": 256, \"file_version\": 100}}"
+    "]}\n";
+
+static const char hz_database[] =
+    "{\"id\":2,\"type\":\"Router\",\"ieeeAddr\":\"" HZ_BULB "\","
+    "\"nwkAddr\":4097,\"manufId\":4107,\"powerSource\":\"Mains (single "
+    "phase)\",\"endpoints\":{\"11\":{\"profId\":260,\"inClusterList\":"
+    "[0,6],\"outClusterList\":[25]}},\"interviewCompleted\":true}\n"
+    "{\"id\":3,\"type\":\"EndDevice\",\"ieeeAddr\":\"0x00124b00beef0003\","
+    "\"nwkAddr\":8193,\"manufId\":4107,\"powerSource\":\"Mains (single "
+    "phase)\",\"endpoints\":{\"11\":{\"profId\":260,\"inClusterList\":[0],"
+    "\"outClusterList\":[25]}},\"interviewCompleted\":true}\n";
+
+static void
+hz_start_sim(void)
+{
+	char	 bin[PATH_MAX], log[PATH_MAX], scen[PATH_MAX], tty[PATH_MAX];
+	char	*argv[] = { bin, "--scenario", scen, "--pty", tty,
+	    "--events", hz.events, NULL };
+
+	hz_bin(bin, sizeof(bin), "zotad-sim");
+	hz_path(log, sizeof(log), "sim.log");
+	hz_path(scen, sizeof(scen), "scenario.json");
+	hz_path(tty, sizeof(tty), "sim-tty");
+	hz_write("scenario.json", hz_scenario, sizeof(hz_scenario) - 1);
+	hz.sim = hz_spawn(argv, log, 1);
+	assert_true(hz_wait_for(tty, NULL));
+}
+
+static int
+hz_setup(void **state)
+{
+	char	 conf[2 * PATH_MAX], bin[PATH_MAX];
+	char	*argv[] = { bin, "-d", "-v", "-f", hz.conf, NULL };
+
+	(void)state;
+	memset(&hz, 0, sizeof(hz));
+	hz.master = hz.slave = hz.simfd = -1;
+	snprintf(hz.dir, sizeof(hz.dir), "/tmp/zotad-hostile.XXXXXX");
+	assert_non_null(mkdtemp(hz.dir));
+	assert_int_equal(chmod(hz.dir, 0777), 0);
+	hz_path(hz.conf, sizeof(hz.conf), "configuration.yaml");
+	hz_path(hz.events, sizeof(hz.events), "events.jsonl");
+	hz_path(hz.radio_log, sizeof(hz.radio_log), "radio.log");
+	snprintf(conf, sizeof(conf), "serial:\n  port: %s/tty\n"
+	    "zotad:\n  state_dir: %s/state\n  run_dir: %s/run\n"
+	    "  cache_dir: %s/cache\n  user_radio: nobody\n"
+	    "  user_fetch: nobody\n", hz.dir, hz.dir, hz.dir, hz.dir);
+	hz_write("configuration.yaml", conf, strlen(conf));
+	hz_write("database.db", hz_database, sizeof(hz_database) - 1);
+	assert_non_null(hz.base = event_base_new());
+	hz_start_sim();
+	hz_line_open();
+	hz_bin(bin, sizeof(bin), "zotad-radio");
+	hz.radio = hz_spawn(argv, hz.radio_log, 0);
+	if (!hz_wait_for(hz.radio_log, "adapter up"))
+		fail_msg("zotad-radio did not start");
+	return (0);
+}
+
+static void
+hz_stop(pid_t *pid)
+{
+	int	 st;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	waitpid(*pid, &st, 0);
+	*pid = 0;
+}
+
+static int
+hz_teardown(void **state)
+{
+	char	 cmd[PATH_MAX];
+
+	(void)state;
+	if (hz.conn != NULL)
+		ipc_conn_free(hz.conn);
+	hz_stop(&hz.updater);
+	hz_stop(&hz.radio);
+	if (hz.relaying) {
+		assert_int_equal(write(hz.stop[1], "x", 1), 1);
+		pthread_join(hz.relay, NULL);
+	}
+	hz_stop(&hz.sim);
+	if (hz.base != NULL)
+		event_base_free(hz.base);
+	close(hz.master);
+	close(hz.slave);
+	close(hz.simfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hz.dir);
+	if (system(cmd) != 0)
+		print_message("# could not remove %s\n", hz.dir);
+	return (0);
+}
+
+/*
+ * Start updating the bulb in a child process (the call returns only
+ * when the update ends) and wait until the bulb has gone silent with
+ * the transfer open.
+ */
+static void
+hz_start_update(void)
+{
+	struct ota_make_params	 p;
+	struct ipc_result	 res;
+	struct event_base	*base;
+	struct ipc_conn		*c;
+	uint8_t			*img;
+	size_t			 len;
+	char			*hex, sock[PATH_MAX];
+	cJSON			*params;
+
+	memset(&p, 0, sizeof(p));
+	p.manufacturer_code = HZ_MANUF;
+	p.image_type = HZ_TYPE;
+	p.file_version = HZ_VERSION;
+	p.stack_version = OTA_STACK_PRO;
+	p.total_size = HZ_IMAGE_SIZE;
+	p.seed = 7;
+	assert_int_equal(ota_make(&p, &img, &len), 0);
+	assert_non_null(hex = malloc(2 * len + 1));
+	util_hex(img, len, hex);
+	free(img);
+	hz_path(sock, sizeof(sock), "run/radio.sock");
+	assert_true((hz.updater = fork()) >= 0);
+	if (hz.updater == 0) {
+		if ((base = event_base_new()) == NULL ||
+		    (c = ipc_connect(base, sock)) == NULL ||
+		    (params = cJSON_CreateObject()) == NULL)
+			_exit(2);
+		cJSON_AddStringToObject(params, "ieee", HZ_BULB);
+		cJSON_AddStringToObject(params, "hex", hex);
+		cJSON_AddNumberToObject(params, "image_block_response_delay",
+		    0);
+		ipc_conn_call_sync(c, IPC_RADIO_UPDATE, params, NULL, 0,
+		    600000, &res);
+		_exit(0);
+	}
+	free(hex);
+	if (!hz_wait_for(hz.events, "\"ev\":\"inject\""))
+		fail_msg("the bulb never went silent mid-transfer");
+}
+
+/* Frames cut short, lying about their length, or unknown commands. */
+static void
+t_malformed(void **state)
+{
+	struct hz_match	 m;
+	uint8_t		 z[64];
+	size_t		 n;
+
+	(void)state;
+	/* A Block Request missing its offset: MALFORMED_COMMAND. */
+	n = hz_block_req(z, 0xa1, HZ_VERSION, 0, 64);
+	hz_inject(HZ_BULB_NWK, z, n - 5);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa1, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+	/* A Page Request with nothing after the header. */
+	n = hz_req(z, 0xa2, OTA_PAGE_REQ);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa2, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+	/* Dropped without an answer; they must not hurt. */
+	hz_inject(HZ_BULB_NWK, z, 1);			/* no ZCL header */
+	hz_inject(HZ_BULB_NWK, z, 0);
+	n = hz_block_req(z, 0xa3, HZ_VERSION, 0, 64);
+	hz_inject_claimed(HZ_BULB_NWK, z, n, 200);	/* claims more */
+	n = hz_req(z, 0xa4, 0x7f);			/* unknown command */
+	hz_inject(HZ_BULB_NWK, z, n);
+	n = hz_req(z, 0xa5, OTA_UPGRADE_END_REQ);	/* cut short */
+	hz_inject(HZ_BULB_NWK, z, n + 1);
+	n = hz_req(z, 0xa6, OTA_QUERY_NEXT_REQ);
+	z[n++] = 0x01;			/* says a hardware version follows */
+	n += hz_put16(z + n, HZ_MANUF);
+	hz_inject(HZ_BULB_NWK, z, n);
+	n = hz_block_req(z, 0xa7, HZ_VERSION, 0, 64);
+	hz_inject(0x7777, z, n);			/* an unknown device */
+	/* The last of them is answered only if the others did no harm. */
+	n = hz_block_req(z, 0xa8, HZ_VERSION, 0, 64);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa8, OTA_BLOCK_RSP, &m),
+	    ZCL_ABORT);
+	hz_assert_serving();
+	assert_int_equal(hz_sent_each(HZ_BULB_NWK, hz_blocks_cb, NULL), 0);
+}
+
+/* No update was ever started: no device gets a byte of any image. */
+static void
+t_never_offered(void **state)
+{
+	struct hz_match	 m;
+	uint8_t		 z[64];
+	size_t		 n;
+
+	(void)state;
+	n = hz_block_req(z, 0xb1, HZ_VERSION, 0, 64);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xb1, OTA_BLOCK_RSP, &m),
+	    ZCL_ABORT);
+	n = hz_block_req(z, 0xb2, 0xffffffff, 0xffffff00, 255);
+	hz_inject(HZ_REMOTE_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_REMOTE_NWK, 0xb2, OTA_BLOCK_RSP, &m),
+	    ZCL_ABORT);
+	hz_assert_serving();
+	assert_int_equal(hz_sent_each(HZ_BULB_NWK, hz_blocks_cb, NULL), 0);
+	assert_int_equal(hz_sent_each(HZ_REMOTE_NWK, hz_blocks_cb, NULL), 0);
+}
+
+/*
+ * With the bulb's transfer open: another device asking for the bulb's
+ * image gets nothing, the bulb asking for another version gets
+ * nothing, and offsets at or past the end are refused, while a block
+ * near the end stops at the end.
+ */
+static void
+t_transfer_open(void **state)
+{
+	struct hz_match	 m;
+	uint8_t		 z[64];
+	size_t		 n;
+	int		 before;
+
+	(void)state;
+	hz_start_update();
+	before = hz_sent_each(HZ_BULB_NWK, hz_blocks_cb, NULL);
+	assert_true(before > 0);
+
+	n = hz_block_req(z, 0xc1, HZ_VERSION, 0, 64);
+	hz_inject(HZ_REMOTE_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_REMOTE_NWK, 0xc1, OTA_BLOCK_RSP, &m),
+	    ZCL_ABORT);
+	assert_int_equal(hz_sent_each(HZ_REMOTE_NWK, hz_blocks_cb, NULL), 0);
+
+	n = hz_block_req(z, 0xc2, HZ_VERSION + 1, 0, 64);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xc2, OTA_BLOCK_RSP, &m),
+	    ZCL_ABORT);
+
+	n = hz_block_req(z, 0xc3, HZ_VERSION, HZ_IMAGE_SIZE, 64);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xc3, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+	n = hz_block_req(z, 0xc4, HZ_VERSION, 0xffffffff, 255);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xc4, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+
+	n = hz_block_req(z, 0xc5, HZ_VERSION, HZ_IMAGE_SIZE - 10, 64);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xc5, OTA_BLOCK_RSP, &m),
+	    ZCL_SUCCESS);
+	assert_int_equal(m.offset, HZ_IMAGE_SIZE - 10);
+	assert_int_equal(m.data, 10);
+	hz_assert_serving();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_malformed, hz_setup,
+		    hz_teardown),
+		cmocka_unit_test_setup_teardown(t_never_offered, hz_setup,
+		    hz_teardown),
+		cmocka_unit_test_setup_teardown(t_transfer_open, hz_setup,
+		    hz_teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
