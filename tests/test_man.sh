@@ -58,6 +58,26 @@ for d in zotad-radio zotad-fetch zotad-mqtt; do
 	fi
 done
 
+# Every command zotadctl's usage lists has its place in the synopsis,
+# with each long option it names.
+cmds=$(zotadctl 2>&1 | sed -n 's/^[[:space:]]*zotadctl \([a-z-]*\).*/\1/p')
+missing=
+for c in $cmds; do
+	grep -Eq "^\.Cm $c( |\$)" man/zotadctl.8 || missing="$missing $c"
+done
+for o in $(zotadctl 2>&1 | grep -o -- '--[a-z-]*' | sort -u); do
+	grep -Eq "^\.Op .*Fl -${o#--}( |\$)|^\.Fl -${o#--}( |\$)" \
+	    man/zotadctl.8 || missing="$missing $o"
+done
+n=$((n + 1))
+if [ -n "$cmds" ] && [ -z "$missing" ]; then
+	echo "ok $n - zotadctl.8 shows every command and option zotadctl has"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - zotadctl.8 shows every command and option zotadctl has"
+	echo "# missing:$missing"
+fi
+
 keys=$(sed -n 's/.*\.name = "\([a-z_]*\)".*/\1/p' common/config.c | sort -u)
 missing=
 for k in $keys; do
