@@ -353,6 +353,7 @@ otas_end(struct otas_sess *s, const char *error, const char *msg,
     const cJSON *result)
 {
 	struct otas	*srv = s->srv;
+	const cJSON	*v;
 	char		 ieee[19];
 	cJSON		*ev;
 
@@ -364,6 +365,15 @@ otas_end(struct otas_sess *s, const char *error, const char *msg,
 		ev = otas_event_base(s->ieee, "idle");
 		if (ev != NULL && error != NULL)
 			cJSON_AddStringToObject(ev, "error", msg);
+		/*
+		 * The version the device now runs: a scheduled update has
+		 * no caller to hear it from the result.
+		 */
+		v = cJSON_GetObjectItemCaseSensitive(result, "to");
+		v = cJSON_GetObjectItemCaseSensitive(v, "file_version");
+		if (ev != NULL && error == NULL && cJSON_IsNumber(v))
+			cJSON_AddNumberToObject(ev, "installed_version",
+			    v->valuedouble);
 		otas_emit(srv, ev);
 	}
 	if (s->cb != NULL)
@@ -843,7 +853,8 @@ otas_auto_check_cb(const char *error, const char *message,
     const cJSON *result, uint8_t *image, size_t len, void *arg)
 {
 	struct otas_ref	*ref = arg;
-	const cJSON	*avail;
+	const cJSON	*avail, *entry, *v;
+	struct device	*d;
 	cJSON		*ev;
 	char		 ieee[19];
 
@@ -856,6 +867,20 @@ otas_auto_check_cb(const char *error, const char *message,
 		    cJSON_IsTrue(avail) ? "update available" : "up to date");
 		ev = otas_event_base(ref->ieee, cJSON_IsTrue(avail) ?
 		    "available" : "idle");
+		/* Both versions, as after a manual check. */
+		d = reg_find(ref->srv->reg, ref->ieee);
+		if (ev != NULL && d != NULL && d->has_ota_info)
+			cJSON_AddNumberToObject(ev, "installed_version",
+			    d->file_version);
+		entry = cJSON_GetObjectItemCaseSensitive(result, "entry");
+		v = cJSON_GetObjectItemCaseSensitive(entry, "fileVersion");
+		if (ev != NULL && cJSON_IsTrue(avail) && cJSON_IsNumber(v))
+			cJSON_AddNumberToObject(ev, "latest_version",
+			    v->valuedouble);
+		v = cJSON_GetObjectItemCaseSensitive(entry, "url");
+		if (ev != NULL && cJSON_IsTrue(avail) && cJSON_IsString(v))
+			cJSON_AddStringToObject(ev, "latest_source",
+			    v->valuestring);
 		otas_emit(ref->srv, ev);
 	} else
 		log_debug("automatic check for %s: %s", ieee, message);
