@@ -24,7 +24,8 @@
  *
  * device is the registry's record plus "update": {state, progress?}.
  * Events are {"type": "update", ieee, state, progress?, remaining?,
- * installed_version?, latest_version?, error?} and {"type": "device",
+ * installed_version?, latest_version?, latest_source?, error?} and
+ * {"type": "device",
  * ieee, event: "joined" | "interviewed" | "left"}. Errors are the
  * io.zotad.Radio names of ipc_catalogue.h with {"message": text}.
  */
