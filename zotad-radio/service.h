@@ -25,9 +25,9 @@
  * device is the registry's record plus "update": {state, progress?}.
  * Events are {"type": "update", ieee, state, progress?, remaining?,
  * installed_version?, latest_version?, latest_source?, error?} and
- * {"type": "device",
- * ieee, event: "joined" | "interviewed" | "left"}. Errors are the
- * io.zotad.Radio names of ipc_catalogue.h with {"message": text}.
+ * {"type": "device", ieee, event: "joined" | "interviewed" |
+ * "interview_failed" | "left"}. Errors are the io.zotad.Radio names of
+ * ipc_catalogue.h with {"message": text}.
  */
 
 #include <sys/types.h>
