@@ -951,6 +951,9 @@ otas_query(struct otas *srv, struct device *d, const struct adapter_msg *m,
 	if (zcl_ota_parse_query(p, len, &q) == -1) {
 		log_warnx("device 0x%04x: malformed Query Next Image Request "
 		    "(%zu bytes)", m->nwk, len);
+		otas_send_simple(srv, m->nwk, m->src_ep, m->dst_ep, f,
+		    zcl_default_rsp(f, sizeof(f), tsn, 1, OTA_QUERY_NEXT_REQ,
+		    ZCL_MALFORMED));
 		return;
 	}
 	otas_record_query(srv, d->ieee, &q);
@@ -1160,8 +1163,8 @@ otas_block(struct otas *srv, struct device *d, const struct adapter_msg *m,
 
 	if ((page ? zcl_ota_parse_page(p, len, &b) :
 	    zcl_ota_parse_block(p, len, &b)) == -1) {
-		log_warnx("device %04x: malformed Image %s Request (%zu bytes)",
-		    m->nwk, page ? "Page" : "Block", len);
+		log_warnx("device 0x%04x: malformed Image %s Request (%zu "
+		    "bytes)", m->nwk, page ? "Page" : "Block", len);
 		otas_send_simple(srv, m->nwk, m->src_ep, m->dst_ep, f,
 		    zcl_default_rsp(f, sizeof(f), tsn, 1,
 		    page ? OTA_PAGE_REQ : OTA_BLOCK_REQ, ZCL_MALFORMED));
@@ -1302,8 +1305,11 @@ otas_upgrade_end(struct otas *srv, struct device *d,
 	uint8_t			 f[OTAS_FRAME_MAX];
 
 	if (zcl_ota_parse_end(p, len, &e) == -1) {
-		log_warnx("device %04x: malformed Upgrade End Request",
+		log_warnx("device 0x%04x: malformed Upgrade End Request",
 		    m->nwk);
+		otas_send_simple(srv, m->nwk, m->src_ep, m->dst_ep, f,
+		    zcl_default_rsp(f, sizeof(f), tsn, 1, OTA_UPGRADE_END_REQ,
+		    ZCL_MALFORMED));
 		return;
 	}
 	if (e.status != ZCL_SUCCESS) {
@@ -1368,6 +1374,7 @@ otas_handle(struct otas *srv, const struct adapter_msg *m)
 	size_t		 hl;
 	const uint8_t	*p;
 	size_t		 len;
+	uint8_t		 f[OTAS_FRAME_MAX];
 
 	if (zcl_hdr_parse(m->data, m->len, &h, &hl) == -1) {
 		log_warnx("device 0x%04x: OTA frame too short (%zu bytes)",
@@ -1399,8 +1406,13 @@ otas_handle(struct otas *srv, const struct adapter_msg *m)
 		otas_upgrade_end(srv, d, m, h.tsn, p, len);
 		break;
 	default:
+		/* Query Device Specific File and the like: say so. */
 		log_debug("device 0x%04x: OTA command 0x%02x not handled",
 		    m->nwk, h.cmd);
+		if (!m->broadcast)
+			otas_send_simple(srv, m->nwk, m->src_ep, m->dst_ep, f,
+			    zcl_default_rsp(f, sizeof(f), h.tsn, 1, h.cmd,
+			    ZCL_UNSUP_CLUSTER_CMD));
 		break;
 	}
 }
