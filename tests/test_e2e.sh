@@ -278,13 +278,14 @@ mkimg 0x0302 0x02000000 "$w/quitter-2.ota" 2048 &&
 mkimg 0x0401 0x02000000 "$w/pair-2.ota" 2048 &&
 mkimg 0x0501 0x02000000 "$w/slow-2.ota" 4096 &&
 mkimg 0x0601 0x02000000 "$w/byurl-2.ota" &&
+mkimg 0x0801 0x02000000 "$w/viactl-2.ota" 4096 &&
 mkimg 0x0602 0x02000000 "$tmp/byhex-2.ota" &&
 mkimg 0x0701 0x02000000 "$tmp/data/local-2.ota" &&
 mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" || {
 	echo "1..0 # SKIP zotadctl image make failed"
 	exit 1
 }
-for f in lamp-2 remote-1 silent-2 quitter-2 pair-2 slow-2; do
+for f in lamp-2 remote-1 silent-2 quitter-2 pair-2 slow-2 viactl-2; do
 	echo "$w/$f.ota"
 done | xargs "$bin/zotadctl" index add --base-url "$url/" >"$w/index.json"
 "$bin/zotadctl" index add --base-url "$url/" "$w/lamp-1.ota" \
@@ -334,11 +335,12 @@ EOF
 	dev byurl 09 0x1009 router 0x0601 0x01000000; echo ,
 	dev byhex 0a 0x100a router 0x0602 0x01000000; echo ,
 	dev local 0b 0x100b router 0x0701 0x01000000; echo ,
-	dev forced 0c 0x100c router 0x0702 0x01000000
+	dev forced 0c 0x100c router 0x0702 0x01000000; echo ,
+	dev viactl 0d 0x100d router 0x0801 0x01000000
 	echo '] }'
 } >"$tmp/scenario.json"
 names="lamp current remote silent quitter first second slow byurl byhex
-local forced"
+local forced viactl"
 
 cat >"$tmp/data/configuration.yaml" <<EOF
 mqtt:
@@ -377,6 +379,8 @@ devices:
     friendly_name: local
   '0x00124b00e2e0000c':
     friendly_name: forced
+  '0x00124b00e2e0000d':
+    friendly_name: via zotadctl
 zotad:
   state_dir: $tmp/state
   cache_dir: $tmp/cache
@@ -423,9 +427,9 @@ m=$(mark)
 for d in $names; do
 	sim_ctl "join $d" >/dev/null || echo "# join $d failed"
 done
-check "twelve devices join and are interviewed" wait_msg "$m" 30 \
+check "thirteen devices join and are interviewed" wait_msg "$m" 30 \
     "$T/bridge/devices" \
-    'len([d for d in j if d["model_id"].startswith("E2E")]) == 12'
+    'len([d for d in j if d["model_id"].startswith("E2E")]) == 13'
 
 check "Home Assistant discovery: an update entity for the lamp" \
     wait_msg 0 10 "homeassistant/update/$LAMP/update/config" \
@@ -577,6 +581,55 @@ check "override index: the local file installs" request update local \
 # zotad-fetch takes IKEA's feed from a fixed URL, test or not, so a local
 # server cannot stand in for it.
 skip "ikea_ota_use_test_url: IKEA's feed URL is fixed, not local"
+
+# zotadctl's device commands, on the same daemons.
+ctl() {
+	"$bin/zotadctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	echo $? >"$tmp/rc"
+}
+# expect STATUS PATTERN: the last ctl exited STATUS, output has PATTERN.
+expect() {
+	rc=$(cat "$tmp/rc")
+	cat "$tmp/out" "$tmp/err"
+	[ "$rc" -eq "$1" ] && grep -q -e "$2" "$tmp/out" "$tmp/err"
+}
+ctl devices -f "$conf"
+check "zotadctl devices lists every device by name" expect 0 \
+    "^$LAMP  living room/lamp .*E2E-lamp"
+ctl devices --socket "$tmp/run/radio.sock" --json
+check "zotadctl devices --json over --socket" expect 0 '"ieee":'
+ctl check -f "$conf" "via zotadctl"
+check "zotadctl check by friendly name finds the update" expect 0 \
+    "via zotadctl: update available: file version 0x02000000"
+ctl check -f "$conf" "$CURRENT"
+check "zotadctl check by IEEE: up to date exits 1" expect 1 \
+    "no update available"
+ctl update -f "$conf" "via zotadctl"
+check "zotadctl update: progress lines, then from and to" sh -c "
+    cat '$tmp/out'; [ \$(cat '$tmp/rc') -eq 0 ] &&
+    grep -q '^via zotadctl: updating [0-9.]*%' '$tmp/out' &&
+    grep -q 'to 0x02000000 (software build 2.0' '$tmp/out'"
+ctl abort -f "$conf" "via zotadctl"
+check "zotadctl abort with nothing running: the service's error, exit 1" \
+    expect 1 "io.zotad.Radio.NotSupported: no update in progress"
+ctl check --socket "$tmp/run/radio.sock" 0x00124b00e2e000ff
+check "zotadctl check of an unknown IEEE: NoSuchDevice, exit 1" \
+    expect 1 "io.zotad.Radio.NoSuchDevice"
+ctl check -f "$conf" "no such name"
+check "zotadctl check of an unknown name: exit 2" expect 2 \
+    "no device called 'no such name'"
+ctl schedule -f "$conf" "via zotadctl"
+check "zotadctl schedule" expect 0 "scheduled"
+ctl unschedule -f "$conf" "via zotadctl"
+check "zotadctl unschedule" expect 0 "unscheduled"
+ctl permit-join -f "$conf" 60
+check "zotadctl permit-join 60" expect 0 "joining permitted for 60 s"
+ctl permit-join -f "$conf" 0
+check "zotadctl permit-join 0 closes joining" expect 0 "joining closed"
+ctl permit-join -f "$conf" 300
+check "zotadctl permit-join 300 is refused: exit 2" expect 2 "0 to 254"
+ctl devices --socket "$tmp/nothing.sock"
+check "zotadctl without a daemon: exit 2" expect 2 "cannot reach zotad-radio"
 
 # Everything leaves cleanly.
 check "zotad-mqtt stops cleanly" stop mqtt
