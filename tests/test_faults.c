@@ -777,7 +777,8 @@ ft_sim_ctl(const char *cmd)
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
-		    ft.ctl) >= sizeof(sun.sun_path) || (fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+		    ft.ctl) >= sizeof(sun.sun_path) ||
+		    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 			_exit(3);
 		snprintf(buf, sizeof(buf), "%s\n", cmd);
