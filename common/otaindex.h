@@ -24,7 +24,7 @@ struct cJSON;
  * log_warnx and recorded in the index's skip list, and the rest is kept.
  */
 
-#define OTAINDEX_MAX_BYTES	(4 * 1024 * 1024)	/* 7x the real index */
+#define OTAINDEX_MAX_BYTES	(32 * 1024 * 1024)	/* zotad.max_index_size's top */
 #define OTAINDEX_MAX_DEPTH	8	/* a real index needs 3 */
 #define OTAINDEX_MAX_ITEMS	262144	/* JSON values; real: about 20000 */
 #define OTAINDEX_MAX_ENTRIES	65536

@@ -700,9 +700,9 @@ test_other_sections(void **state)
 	expect_text_error("zotad:\n  user_fetch: Root Admin\n",
 	    DATA "/inline.yaml:2: zotad.user_fetch: 'Root Admin' is not "
 	    "allowed (a user name)");
-	expect_text_error("zotad:\n  max_concurrent_updates: 9\n",
-	    DATA "/inline.yaml:2: zotad.max_concurrent_updates: '9' is out of "
-	    "range (1 to 8)");
+	expect_text_error("zotad:\n  max_concurrent_updates: 33\n",
+	    DATA "/inline.yaml:2: zotad.max_concurrent_updates: '33' is out of "
+	    "range (1 to 32)");
 	expect_text_error("serial:\n  port: \"/dev/tty\\tUSB0\"\n",
 	    DATA "/inline.yaml:2: serial.port: '/dev/tty\\x09USB0' is not "
 	    "allowed (a device path, without control characters)");
