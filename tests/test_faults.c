@@ -72,7 +72,7 @@ static const char *const ft_names[FT_NDAEMONS] = {
 	"zotad-radio", "zotad-fetch", "zotad-mqtt"
 };
 static const char *const ft_ready[FT_NDAEMONS] = {
-	"adapter up", "zotad-fetch: ready", "connected to zotad-radio, 1"
+	"adapter up", "zotad-fetch: ready", "connected to zotad-radio"
 };
 
 struct ft_msg {
@@ -538,9 +538,12 @@ ft_connect_client(void)
 	assert_true(ft.connected);
 }
 
-/* Everything up, with the HTTP server as chosen in ft beforehand. */
+/*
+ * Everything up, with the HTTP server as chosen in ft beforehand, until
+ * zotad-mqtt publishes a device list holding DEVICES.
+ */
 static void
-ft_run(void)
+ft_run_until(const char *devices)
 {
 	ft_start_http();
 	ft_write_configs();
@@ -551,7 +554,13 @@ ft_run(void)
 	ft_start(FT_MQTT);
 	ft_connect_client();
 	/* zotad-mqtt has published the device list: it is serving. */
-	ft_wait_msg(0, "zt/bridge/devices", FT_BULB, FT_WAIT_MS);
+	ft_wait_msg(0, "zt/bridge/devices", devices, FT_WAIT_MS);
+}
+
+static void
+ft_run(void)
+{
+	ft_run_until(FT_BULB);
 }
 
 static int
@@ -1032,6 +1041,75 @@ t_cache_full(void **state)
 	ft_assert_state_whole();
 }
 
+/*
+ * A registry torn by something outside zotad: the daemon starts
+ * without it, says which file is unusable, leaves it for the operator,
+ * and the user gets a clear answer.
+ */
+static void
+t_state_torn(void **state)
+{
+	static const char torn[] = "{\"devices\": [{\"ieee\": \""
+	    FT_BULB "\", \"nwk\": 4097, \"type\": \"rou";
+	char		 path[PATH_MAX], log[PATH_MAX];
+	uint8_t		*buf;
+	size_t		 len;
+	char		*why;
+	int		 from;
+
+	(void)state;
+	ft_write("state/devices.json", torn, sizeof(torn) - 1);
+	ft_run_until(NULL);
+	ft_log_path(FT_RADIO, log, sizeof(log));
+	if (ft_file_count(log, "devices.json") == 0)
+		fail_msg("zotad-radio did not name the torn file");
+	from = ft_request_update();
+	why = ft_update_answer(from, FT_WAIT_MS);
+	assert_non_null(why);
+	if (strstr(why, "bulb") == NULL)
+		fail_msg("the answer \"%s\" does not name the device", why);
+	free(why);
+	ft_path(path, sizeof(path), "state/devices.json");
+	assert_int_equal(util_read_file(path, 4096, &buf, &len), 0);
+	assert_int_equal(len, sizeof(torn) - 1);
+	assert_memory_equal(buf, torn, len);
+	free(buf);
+	ft_assert_alive_but(-1);
+}
+
+/*
+ * Saved sessions and check times written by an attacker: nonsense
+ * numbers, names that are not addresses, a saved image that is not
+ * one. The daemons start, drop what is wrong and update as usual.
+ */
+static void
+t_state_hostile(void **state)
+{
+	char	 long_text[8192], *ota;
+	int	 from;
+
+	(void)state;
+	memset(long_text, 'A', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	assert_true(asprintf(&ota, "{\"sessions\": [{\"ieee\": \"" FT_BULB
+	    "\", \"state\": \"transfer\", \"max_data_size\": 1e300, "
+	    "\"block_timeout\": -5, \"from_version\": 1e99, "
+	    "\"from_sw_build_id\": \"%s\"}, {\"ieee\": \"../../etc\"}, "
+	    "5, null, {\"ieee\": \"" FT_BULB "\"}]}", long_text) != -1);
+	ft_write_text("state/ota.json", ota);
+	free(ota);
+	ft_write_text("state/ota-00124b00beef0001.img", "not an image");
+	ft_write_text("state/fetch-lastcheck.json", "{\"devices\": {\""
+	    FT_BULB "\": -1e308, \"0x1\": 5, \"x\": \"y\"}, "
+	    "\"devices\": 7}");
+	ft_run();
+	from = ft_request_update();
+	assert_null(ft_update_answer(from, FT_WAIT_MS));
+	ft_assert_updated(from);
+	ft_assert_alive_but(-1);
+	ft_assert_state_whole();
+}
+
 int
 main(void)
 {
@@ -1059,6 +1137,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_http_wrong_sha, ft_setup,
 		    ft_teardown),
 		cmocka_unit_test_setup_teardown(t_cache_full, ft_setup,
+		    ft_teardown),
+		cmocka_unit_test_setup_teardown(t_state_torn, ft_setup,
+		    ft_teardown),
+		cmocka_unit_test_setup_teardown(t_state_hostile, ft_setup,
 		    ft_teardown),
 	};
 
