@@ -147,6 +147,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
 # zotad-fetch's service test runs its own HTTP server.
 $(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
 $(BUILD)/tests/test_faults: $(BUILD)/tests/httpd/testhttpd.o
+$(BUILD)/tests/test_load: $(BUILD)/tests/httpd/testhttpd.o
 
 check: all $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)

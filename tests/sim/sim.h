@@ -32,7 +32,7 @@ struct sim_device;
 
 #define SIM_MAX_EPS		32
 #define SIM_MAX_CLUSTERS	16
-#define SIM_MAX_DEVICES		64
+#define SIM_MAX_DEVICES		128	/* room for a 100-device load test */
 #define SIM_MAX_GROUPS		16
 #define SIM_STR_MAX		33	/* ZCL strings we keep, plus a NUL */
 
