@@ -11,7 +11,8 @@
  * all from devices the daemon knows. What the daemon answers is read
  * back from the simulator's record of every frame the daemon sent. The
  * daemon must answer each as the OTA cluster says (Default Response
- * MALFORMED_COMMAND, Image Block Response ABORT), never send a byte of
+ * MALFORMED_COMMAND or UNSUP_CLUSTER_COMMAND, Image Block Response
+ * ABORT), never send a byte of
  * an image to a device it did not offer it to, nor past the image's
  * end, and carry on serving.
  */
@@ -677,19 +678,28 @@ t_malformed(void **state)
 	hz_inject(HZ_BULB_NWK, z, n);
 	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa2, ZCL_CMD_DEFAULT_RSP,
 	    &m), ZCL_MALFORMED);
+	/* An Upgrade End Request cut short. */
+	n = hz_req(z, 0xa5, OTA_UPGRADE_END_REQ);
+	hz_inject(HZ_BULB_NWK, z, n + 1);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa5, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+	/* A Query Next Image Request promising a field it lacks. */
+	n = hz_req(z, 0xa6, OTA_QUERY_NEXT_REQ);
+	z[n++] = 0x01;			/* says a hardware version follows */
+	n += hz_put16(z + n, HZ_MANUF);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa6, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_MALFORMED);
+	/* A command the OTA cluster does not have. */
+	n = hz_req(z, 0xa4, 0x7f);
+	hz_inject(HZ_BULB_NWK, z, n);
+	assert_int_equal(hz_answer(HZ_BULB_NWK, 0xa4, ZCL_CMD_DEFAULT_RSP,
+	    &m), ZCL_UNSUP_CLUSTER_CMD);
 	/* Dropped without an answer; they must not hurt. */
 	hz_inject(HZ_BULB_NWK, z, 1);			/* no ZCL header */
 	hz_inject(HZ_BULB_NWK, z, 0);
 	n = hz_block_req(z, 0xa3, HZ_VERSION, 0, 64);
 	hz_inject_claimed(HZ_BULB_NWK, z, n, 200);	/* claims more */
-	n = hz_req(z, 0xa4, 0x7f);			/* unknown command */
-	hz_inject(HZ_BULB_NWK, z, n);
-	n = hz_req(z, 0xa5, OTA_UPGRADE_END_REQ);	/* cut short */
-	hz_inject(HZ_BULB_NWK, z, n + 1);
-	n = hz_req(z, 0xa6, OTA_QUERY_NEXT_REQ);
-	z[n++] = 0x01;			/* says a hardware version follows */
-	n += hz_put16(z + n, HZ_MANUF);
-	hz_inject(HZ_BULB_NWK, z, n);
 	n = hz_block_req(z, 0xa7, HZ_VERSION, 0, 64);
 	hz_inject(0x7777, z, n);			/* an unknown device */
 	/* The last of them is answered only if the others did no harm. */
