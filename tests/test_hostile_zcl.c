@@ -12,9 +12,8 @@
  * back from the simulator's record of every frame the daemon sent. The
  * daemon must answer each as the OTA cluster says (Default Response
  * MALFORMED_COMMAND or UNSUP_CLUSTER_COMMAND, Image Block Response
- * ABORT), never send a byte of
- * an image to a device it did not offer it to, nor past the image's
- * end, and carry on serving.
+ * ABORT), never send a byte of an image to a device it did not offer
+ * it to, nor past the image's end, and carry on serving.
  */
 
 #include <sys/stat.h>
