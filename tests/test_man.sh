@@ -94,5 +94,43 @@ else
 	echo "# missing:$missing"
 fi
 
+# Every number in a key's allowed values (its range, its list length) is
+# in that key's entry, so that a range changed in the parser shows here.
+n=$((n + 1))
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "ok $n # SKIP python3 not installed"
+elif python3 - common/config.c man/zotad-configuration.5 \
+    >"$tmp/ranges" 2>&1 <<'EOF'
+import re, sys
+src = open(sys.argv[1]).read()
+man = open(sys.argv[2]).read()
+entries = {}
+for item in re.split(r"\n(?=\.It )", man):
+	if item.startswith(".It Ic "):
+		head = item.split("\n", 1)[0][len(".It Ic "):]
+		for k in re.findall(r"[a-z_]+", head):
+			entries.setdefault(k, []).append(item)
+bad = 0
+for m in re.finditer(r'\{\s*\.name = "([a-z_]+)"(.*?)\}', src, re.S):
+	name, body = m.group(1), m.group(2)
+	a = re.search(r'\.allowed = "([^"]*)"', body)
+	if a is None:
+		continue
+	text = "\n".join(entries.get(name, []))
+	for num in re.findall(r"\d+", a.group(1)):
+		if not re.search(r"(?<![\d.])" + num + r"(?!\d)", text):
+			print("%s: %s (the parser allows: %s)" %
+			    (name, num, a.group(1)))
+			bad = 1
+sys.exit(bad)
+EOF
+then
+	echo "ok $n - zotad-configuration.5 gives each key the parser's range"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - zotad-configuration.5 gives each key the parser's range"
+	sed 's/^/# /' "$tmp/ranges"
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]
