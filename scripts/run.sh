@@ -67,7 +67,9 @@ start() {
 	fifo="$logdir/$name.fifo"
 	rm -f "$fifo"
 	mkfifo "$fifo" || die "cannot make $fifo"
-	sed -u "s/^/$(printf '%-12s' "$name")| /" <"$fifo" >&2 &
+	# The prefixer outlives Ctrl-C, to pass on the daemons' last words.
+	(trap '' INT; exec sed -u "s/^/$(printf '%-12s' "$name")| /" \
+	    <"$fifo" >&2) &
 	"$@" >"$fifo" 2>&1 &
 	pids="$! $pids"
 	eval "pid_$(echo "$name" | tr -c 'a-z0-9\n' '_')=$!"
@@ -239,22 +241,37 @@ fi
 
 base=$(conf_value mqtt base_topic)
 [ -n "$base" ] || base=zigbee2mqtt
-mport=${port:-1883}
+server=$(conf_value mqtt server)
+[ -n "$server" ] || server=mqtt://localhost:1883
+dev=bulb-old
+[ -n "$port" ] || dev=DEVICE
 cat <<EOF
 
 zotad is running (configuration: $conf). Try:
 
     $ctl devices -f $conf
-    $ctl update -f $conf bulb-old
+    $ctl update -f $conf $dev
 
 or the same over MQTT, as zigbee2mqtt users do:
 
-    mosquitto_sub -h 127.0.0.1 -p $mport -t '$base/bridge/response/#' -v &
-    mosquitto_pub -h 127.0.0.1 -p $mport \\
-        -t $base/bridge/request/device/ota_update/update -m bulb-old
+    mosquitto_sub -L '$server/$base/bridge/response/#' -v &
+    mosquitto_pub -L '$server/$base/bridge/request/device/ota_update/update' \\
+        -m $dev
 
 Ctrl-C stops everything.
 
 EOF
-# Until a daemon dies or Ctrl-C.
-wait
+# Until Ctrl-C, or until a daemon stops on its own.
+while :; do
+	for p in $pid_zotad_fetch $pid_zotad_radio $pid_zotad_mqtt; do
+		kill -0 "$p" 2>/dev/null && continue
+		# Ctrl-C reaches the daemons too, and they leave with 0.
+		wait "$p"
+		rc=$?
+		[ $rc -ne 0 ] && say "a daemon (pid $p) failed with status" \
+		    "$rc: stopping everything"
+		stop_all
+		exit $rc
+	done
+	sleep 1
+done
