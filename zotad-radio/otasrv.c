@@ -1628,12 +1628,19 @@ otas_save(struct otas *srv)
 	}
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
 		if (!otas_is_transfer(s) || (s->st != OTAS_TRANSFER &&
-		    s->st != OTAS_QUEUED) || (e = cJSON_CreateObject()) == NULL)
+		    s->st != OTAS_QUEUED && s->st != OTAS_REBOOT) ||
+		    (e = cJSON_CreateObject()) == NULL)
 			continue;
 		dev_ieee_str(s->ieee, ieee);
 		cJSON_AddStringToObject(e, "ieee", ieee);
 		cJSON_AddStringToObject(e, "state", s->st == OTAS_TRANSFER ?
-		    "transfer" : "queued");
+		    "transfer" : s->st == OTAS_REBOOT ? "reboot" : "queued");
+		/* Told to switch: what it was sent, to check when it is back. */
+		if (s->st == OTAS_REBOOT) {
+			cJSON_AddNumberToObject(e, "to_version",
+			    s->img.version);
+			cJSON_AddNumberToObject(e, "endpoint", s->dev_ep);
+		}
 		cJSON_AddBoolToObject(e, "downgrade", s->opts.downgrade);
 		cJSON_AddNumberToObject(e, "response_delay",
 		    s->opts.response_delay_ms);
@@ -1681,6 +1688,31 @@ otas_restore_transfer(struct otas_sess *s)
 	return (0);
 }
 
+/*
+ * A device told to switch images just before a restart: wait for it to
+ * come back, then read what it runs, as if there had been no restart.
+ */
+static int
+otas_restore_reboot(struct otas_sess *s, const cJSON *e)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(e, "to_version");
+	const cJSON	*ep = cJSON_GetObjectItemCaseSensitive(e, "endpoint");
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > UINT32_MAX) {
+		log_warnx("%s: a rebooting session without its version, "
+		    "dropped", s->srv->path);
+		return (-1);
+	}
+	s->img.version = (uint32_t)v->valuedouble;
+	if (cJSON_IsNumber(ep) && ep->valuedouble >= 1 &&
+	    ep->valuedouble <= 240)
+		s->dev_ep = (uint8_t)ep->valuedouble;
+	s->st = OTAS_REBOOT;
+	otas_arm(s->timer, OTAS_REBOOT_TIMEOUT_MS);
+	return (0);
+}
+
 /* A saved override: -1 (the configuration's) unless within 0..MAX. */
 static int
 otas_json_opt(const cJSON *e, const char *key, double max)
@@ -1699,7 +1731,7 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	struct otas_opts	 o = { -1, -1, -1, -1, -1, 0, NULL };
 	struct otas_sess	*s;
 	uint64_t		 ieee;
-	int			 transfer;
+	int			 transfer, reboot;
 
 	v = cJSON_GetObjectItemCaseSensitive(e, "ieee");
 	if (!cJSON_IsString(v) || dev_ieee_parse(v->valuestring, &ieee) ==
@@ -1712,12 +1744,13 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	v = cJSON_GetObjectItemCaseSensitive(e, "state");
 	transfer = cJSON_IsString(v) && strcmp(v->valuestring, "transfer") ==
 	    0;
+	reboot = cJSON_IsString(v) && strcmp(v->valuestring, "reboot") == 0;
 	o.downgrade = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e,
 	    "downgrade"));
 	o.response_delay_ms = otas_json_opt(e, "response_delay", 60000);
 	o.max_data_size = otas_json_opt(e, "max_data_size", 255);
 	o.block_timeout_ms = otas_json_opt(e, "block_timeout", INT32_MAX);
-	if ((s = otas_sess_new(srv, ieee, transfer ? OTAS_RESUMED :
+	if ((s = otas_sess_new(srv, ieee, transfer || reboot ? OTAS_RESUMED :
 	    OTAS_UPDATE, &o, NULL, NULL)) == NULL)
 		return;
 	v = cJSON_GetObjectItemCaseSensitive(e, "from_version");
@@ -1731,7 +1764,8 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	if (cJSON_IsString(v))
 		snprintf(s->from_date, sizeof(s->from_date), "%s",
 		    v->valuestring);
-	if (transfer && otas_restore_transfer(s) == -1) {
+	if ((transfer && otas_restore_transfer(s) == -1) ||
+	    (reboot && otas_restore_reboot(s, e) == -1)) {
 		otas_free_sess(s, 0);
 		return;
 	}
