@@ -554,9 +554,14 @@ reg_z2m_eps(const cJSON *eps, struct device *d)
 	char		*end;
 	long		 id;
 
+	/* Keyed by endpoint number; an array has no keys to read. */
+	if (!cJSON_IsObject(eps))
+		return;
 	cJSON_ArrayForEach(e, eps) {
 		if (d->neps >= DEV_MAX_EPS || !cJSON_IsObject(e))
 			break;
+		if (e->string == NULL)
+			continue;
 		id = strtol(e->string, &end, 10);
 		if (*end != '\0' || id < 1 || id > 240)
 			continue;
