@@ -153,7 +153,7 @@ check: all $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)
 
 bench: all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@BUILD=$(BUILD) sh tests/bench/table.sh $(BENCH_BIN)
 
 # libFuzzer targets, built with clang in their own directory against every
 # module but the programs' main files.
