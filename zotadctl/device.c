@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -60,6 +61,9 @@ struct dev_watch {
 	int		 done;
 	int		 status;
 	int		 drawn;
+	double		 last_pct;	/* at the last progress event */
+	struct timespec	 last_at;
+	double		 rate;		/* bytes a second, 0 unknown */
 	struct ipc_conn	*sub;
 	cJSON		*result;
 };
@@ -428,17 +432,24 @@ dev_show_progress(struct dev_watch *w, const cJSON *ev)
 	const cJSON	*rv = cJSON_GetObjectItemCaseSensitive(ev, "remaining");
 	const cJSON	*sv = cJSON_GetObjectItemCaseSensitive(ev,
 			    "image_size");
-	double		 pct = pv->valuedouble, left = -1, rate = -1;
+	double		 pct = pv->valuedouble, left = -1, dt;
 	char		 bar[DEV_BAR_WIDTH + 1], rs[32] = "", ts[32] = "";
+	struct timespec	 now;
 	int		 i, fill;
 
 	if (cJSON_IsNumber(rv))
 		left = rv->valuedouble;
-	/* What is left of the image over the time left gives the rate. */
-	if (left > 0 && cJSON_IsNumber(sv))
-		rate = sv->valuedouble * (100 - pct) / 100 / left;
-	if (rate >= 0)
-		dev_fmt_rate(rate, rs, sizeof(rs));
+	/* The rate from the bytes sent since the last event. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - w->last_at.tv_sec) +
+	    (double)(now.tv_nsec - w->last_at.tv_nsec) / 1e9;
+	if (w->last_at.tv_sec != 0 && dt > 0.2 && pct > w->last_pct &&
+	    cJSON_IsNumber(sv))
+		w->rate = sv->valuedouble * (pct - w->last_pct) / 100 / dt;
+	w->last_pct = pct;
+	w->last_at = now;
+	if (w->rate > 0)
+		dev_fmt_rate(w->rate, rs, sizeof(rs));
 	if (left >= 0)
 		dev_fmt_time(left, ts, sizeof(ts));
 	if (!w->tty) {
