@@ -584,7 +584,9 @@ skip "ikea_ota_use_test_url: IKEA's feed URL is fixed, not local"
 
 # zotadctl's device commands, on the same daemons.
 ctl() {
-	"$bin/zotadctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	# zotadctl has no sandbox: leak checks work for it.
+	ASAN_OPTIONS=detect_leaks=1 "$bin/zotadctl" "$@" >"$tmp/out" \
+	    2>"$tmp/err"
 	echo $? >"$tmp/rc"
 }
 # expect STATUS PATTERN: the last ctl exited STATUS, output has PATTERN.
