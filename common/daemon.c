@@ -52,6 +52,21 @@ daemon_getopt(int argc, char *argv[], const char *name,
 	log_init(name, opts->foreground || opts->config_test, opts->verbose);
 }
 
+static int
+daemon_log_level(enum config_log_level level)
+{
+	switch (level) {
+	case CONFIG_LOG_ERROR:
+		return (LOG_LEVEL_ERROR);
+	case CONFIG_LOG_WARNING:
+		return (LOG_LEVEL_WARNING);
+	case CONFIG_LOG_DEBUG:
+		return (LOG_LEVEL_DEBUG);
+	default:
+		return (LOG_LEVEL_INFO);
+	}
+}
+
 struct config *
 daemon_config(const struct daemon_opts *opts)
 {
@@ -68,6 +83,10 @@ daemon_config(const struct daemon_opts *opts)
 	}
 	for (i = 0; i < conf->nwarnings; i++)
 		log_warnx("%s", conf->warnings[i]);
+	/* The configuration's log level, unless -v asked for more; set
+	 * after the warnings about the file itself, which always show. */
+	if (opts->verbose == 0)
+		log_setlevel(daemon_log_level(conf->advanced.log_level));
 	if (opts->config_test) {
 		printf("configuration OK\n");
 		exit(0);

@@ -13,6 +13,7 @@
 static const char	*log_name = "zotad";
 static int		 log_foreground = 1;
 static int		 log_verbose;
+static int		 log_level = LOG_LEVEL_INFO;
 
 void
 log_init(const char *name, int foreground, int verbose)
@@ -36,6 +37,14 @@ int
 log_getverbose(void)
 {
 	return (log_verbose);
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+	if (level >= LOG_LEVEL_DEBUG && log_verbose < 1)
+		log_verbose = 1;
 }
 
 const char *
@@ -72,7 +81,9 @@ log_warn(const char *fmt, ...)
 	char	 err[256];
 	int	 saved_errno = errno;
 
-	/* strerror_r may itself clobber errno; keep the caller's. */
+	if (log_level < LOG_LEVEL_WARNING)
+		return;
+	/* strerror may itself clobber errno; keep the caller's. */
 	snprintf(err, sizeof(err), "%s", strerror(saved_errno));
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, "warning: ", fmt, ap, err);
@@ -85,6 +96,8 @@ log_warnx(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (log_level < LOG_LEVEL_WARNING)
+		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, "warning: ", fmt, ap, NULL);
 	va_end(ap);
@@ -95,6 +108,8 @@ log_info(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (log_level < LOG_LEVEL_INFO)
+		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_INFO, "", fmt, ap, NULL);
 	va_end(ap);

@@ -18,6 +18,18 @@ void	log_init(const char *name, int foreground, int verbose);
 void	log_setverbose(int verbose);
 int	log_getverbose(void);
 
+/*
+ * The least severe messages still written, as zigbee2mqtt's log_level
+ * says: LOG_LEVEL_ERROR leaves only fatal messages, LOG_LEVEL_WARNING
+ * adds warnings, LOG_LEVEL_INFO (the default) information, and
+ * LOG_LEVEL_DEBUG everything, as -v does.
+ */
+#define LOG_LEVEL_ERROR		0
+#define LOG_LEVEL_WARNING	1
+#define LOG_LEVEL_INFO		2
+#define LOG_LEVEL_DEBUG		3
+void	log_setlevel(int level);
+
 /* A step failed and we carry on; log_warn appends strerror(errno). */
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

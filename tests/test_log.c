@@ -143,6 +143,35 @@ test_fatal_exits(void **state)
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+static void
+emit_level_warning(void)
+{
+	log_init("t", 1, 0);
+	log_setlevel(LOG_LEVEL_WARNING);
+	log_info("quiet");
+	log_debug("quieter");
+	log_warnx("shown");
+	log_setlevel(LOG_LEVEL_ERROR);
+	log_warnx("hidden too");
+	errno = ENOENT;
+	log_warn("hidden as well");
+	if (errno != ENOENT)
+		_exit(3);
+	log_setlevel(LOG_LEVEL_DEBUG);
+	log_debug("debug now");
+}
+
+static void
+test_levels(void **state)
+{
+	int	 status;
+	char	*out = capture(emit_level_warning, &status);
+
+	(void)state;
+	assert_string_equal(out, "t: warning: shown\nt: debug: debug now\n");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -151,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_verbose),
 		cmocka_unit_test(test_errno_preserved),
 		cmocka_unit_test(test_fatal_exits),
+		cmocka_unit_test(test_levels),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
