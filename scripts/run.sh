@@ -19,6 +19,8 @@
 
 : "${BUILD:=build}"
 bin="$PWD/$BUILD/bin"
+# Debian puts mosquitto in /usr/sbin, off a normal user's PATH.
+PATH="$PATH:/usr/sbin"
 demo=0
 conf=""
 tmp=""
