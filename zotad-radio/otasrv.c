@@ -1724,7 +1724,8 @@ otas_json_opt(const cJSON *e, const char *key, double max)
 	return ((int)v->valuedouble);
 }
 
-static void
+/* Restore one saved session; 1 when it was, 0 when it was dropped. */
+static int
 otas_restore_one(struct otas *srv, const cJSON *e)
 {
 	const cJSON		*v;
@@ -1739,7 +1740,7 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	    otas_find(srv, ieee) != NULL) {
 		log_warnx("%s: a session names no known device, dropped",
 		    srv->path);
-		return;
+		return (0);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(e, "state");
 	transfer = cJSON_IsString(v) && strcmp(v->valuestring, "transfer") ==
@@ -1752,7 +1753,7 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	o.block_timeout_ms = otas_json_opt(e, "block_timeout", INT32_MAX);
 	if ((s = otas_sess_new(srv, ieee, transfer || reboot ? OTAS_RESUMED :
 	    OTAS_UPDATE, &o, NULL, NULL)) == NULL)
-		return;
+		return (0);
 	v = cJSON_GetObjectItemCaseSensitive(e, "from_version");
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
 	    v->valuedouble <= UINT32_MAX)
@@ -1767,9 +1768,10 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 	if ((transfer && otas_restore_transfer(s) == -1) ||
 	    (reboot && otas_restore_reboot(s, e) == -1)) {
 		otas_free_sess(s, 0);
-		return;
+		return (0);
 	}
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	return (1);
 }
 
 int
@@ -1782,10 +1784,8 @@ otas_restore(struct otas *srv)
 	if ((o = atomic_read_json(srv->path, 1024 * 1024)) == NULL)
 		return (0);
 	a = cJSON_GetObjectItemCaseSensitive(o, "sessions");
-	cJSON_ArrayForEach(e, a) {
-		otas_restore_one(srv, e);
-		n++;
-	}
+	cJSON_ArrayForEach(e, a)
+		n += otas_restore_one(srv, e);
 	cJSON_Delete(o);
 	if (n > 0)
 		log_info("%d OTA sessions carried over from the last run", n);
