@@ -88,7 +88,7 @@ struct ft {
 	int		 mqtt_port;
 	uint16_t	 http_port;
 	pid_t		 broker, http, sim, pid[FT_NDAEMONS];
-	int		 tmpfs;		/* the cache is a small tmpfs */
+	const char	*tmpfs;		/* a directory on a small tmpfs */
 	uint8_t		*image;
 	size_t		 image_len;
 	struct mosquitto *mosq;
@@ -592,8 +592,8 @@ ft_teardown(void **state)
 		free(ft.msgs[i].topic);
 		free(ft.msgs[i].payload);
 	}
-	if (ft.tmpfs) {
-		ft_path(path, sizeof(path), "cache");
+	if (ft.tmpfs != NULL) {
+		ft_path(path, sizeof(path), ft.tmpfs);
 		umount(path);
 	}
 	free(ft.image);
@@ -1046,7 +1046,7 @@ ft_small_disk(const char *name, const char *size)
 		    "no full disk to test on\n", strerror(errno));
 		skip();
 	}
-	ft.tmpfs = 1;
+	ft.tmpfs = name;
 }
 
 /*
@@ -1070,6 +1070,37 @@ t_cache_full(void **state)
 		ft_assert_updated(from);
 	free(why);
 	ft_assert_cache_verified();
+	ft_assert_alive_but(-1);
+	ft_assert_state_whole();
+}
+
+/*
+ * The state dir fills up as zotad-radio saves the transfer: the save
+ * fails and says so, the update goes on, and every state file is still
+ * either the old one or the new one, with no temporary file left.
+ */
+static void
+t_state_full(void **state)
+{
+	char	 log[PATH_MAX];
+	char	*why;
+	int	 from;
+
+	(void)state;
+	/* Room for the registry and the check times, not for more. */
+	ft_small_disk("state", "8k");
+	ft_run();
+	from = ft_request_update();
+	why = ft_update_answer(from, FT_WAIT_MS);
+	if (why != NULL)
+		print_message("# with a full state dir the user sees: %s\n",
+		    why);
+	else
+		ft_assert_updated(from);
+	free(why);
+	ft_log_path(FT_RADIO, log, sizeof(log));
+	if (ft_file_count(log, "No space left on device") == 0)
+		fail_msg("zotad-radio never said the state dir is full");
 	ft_assert_alive_but(-1);
 	ft_assert_state_whole();
 }
@@ -1172,6 +1203,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_http_wrong_sha, ft_setup,
 		    ft_teardown),
 		cmocka_unit_test_setup_teardown(t_cache_full, ft_setup,
+		    ft_teardown),
+		cmocka_unit_test_setup_teardown(t_state_full, ft_setup,
 		    ft_teardown),
 		cmocka_unit_test_setup_teardown(t_state_torn, ft_setup,
 		    ft_teardown),
