@@ -1351,6 +1351,9 @@ static const struct cfg_key cfg_zotad_keys[] = {
 	{ .name = "max_concurrent_updates", .parse = cfg_p_int,
 	  .off = CFG_OFF(zotad.max_concurrent_updates), .min = 1, .max = 32,
 	  .allowed = "1 to 32" },
+	{ .name = "min_battery", .parse = cfg_p_int,
+	  .off = CFG_OFF(zotad.min_battery), .min = 0, .max = 100,
+	  .allowed = "percent, 0 to 100; 0 skips the check" },
 	{ .name = "fetch_timeout", .parse = cfg_p_int,
 	  .off = CFG_OFF(zotad.fetch_timeout), .min = 5, .max = 3600,
 	  .allowed = "seconds, 5 to 3600" },
@@ -1679,6 +1682,7 @@ cfg_defaults(struct config *cfg)
 	cfg->zotad.max_index_size = 8 * 1024 * 1024;
 	cfg->zotad.max_concurrent_updates = 1;
 	cfg->zotad.fetch_timeout = 120;
+	cfg->zotad.min_battery = 20;
 }
 
 static int

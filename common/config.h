@@ -120,6 +120,7 @@ struct config_zotad {
 	size_t	 max_index_size;	/* bytes, 8 MiB */
 	int	 max_concurrent_updates; /* transfers at once, 1 */
 	int	 fetch_timeout;		/* seconds per HTTP transfer, 120 */
+	int	 min_battery;		/* percent an update needs, 20; 0 off */
 };
 
 struct config {

@@ -112,6 +112,7 @@ assert_defaults_except_mqtt_serial(const struct config *cfg)
 	assert_int_equal(cfg->zotad.max_index_size, 8 * 1024 * 1024);
 	assert_int_equal(cfg->zotad.max_concurrent_updates, 1);
 	assert_int_equal(cfg->zotad.fetch_timeout, 120);
+	assert_int_equal(cfg->zotad.min_battery, 20);
 
 	assert_int_equal(cfg->ndevices, 0);
 	assert_int_equal(cfg->nwarnings, 0);
@@ -288,6 +289,7 @@ assert_full_rest(const struct config *cfg)
 	assert_int_equal(cfg->zotad.max_index_size, 1048576);
 	assert_int_equal(cfg->zotad.max_concurrent_updates, 2);
 	assert_int_equal(cfg->zotad.fetch_timeout, 30);
+	assert_int_equal(cfg->zotad.min_battery, 35);
 }
 
 static void

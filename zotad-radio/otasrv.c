@@ -585,7 +585,7 @@ otas_battery_cb(uint8_t cmd, const uint8_t *p, size_t len, void *arg)
 	free(ref);
 	if (s == NULL || s->st != OTAS_BATTERY)
 		return;
-	min = otas_opt(s->opts.min_battery, OTAS_MIN_BATTERY);
+	min = otas_opt(s->opts.min_battery, s->srv->conf->zotad.min_battery);
 	if (p == NULL || cmd != ZCL_CMD_READ_ATTR_RSP ||
 	    zcl_parse_read_rsp(p, len, &a, 1, &n) == -1 || n != 1 ||
 	    a.status != ZCL_SUCCESS || a.is_str) {
@@ -614,7 +614,8 @@ otas_begin(struct otas_sess *s)
 
 	otas_now(&s->started);
 	if (d == NULL || !dev_on_battery(d) || s->kind == OTAS_CHECK ||
-	    otas_opt(s->opts.min_battery, OTAS_MIN_BATTERY) == 0) {
+	    otas_opt(s->opts.min_battery,
+	    s->srv->conf->zotad.min_battery) == 0) {
 		otas_after_battery(s);
 		return;
 	}

@@ -33,7 +33,6 @@
 #define OTAS_REBOOT_TIMEOUT_MS	120000	/* for the device to come back */
 #define OTAS_REPORT_MS		2000	/* progress events at most this often */
 #define OTAS_MIN_BLOCK		10	/* bytes: no smaller blocks */
-#define OTAS_MIN_BATTERY	20	/* percent, unless the call says */
 #define OTAS_FILE		"ota.json"
 
 struct otas;
