@@ -88,7 +88,7 @@ p1440=$(privacy 1440)
 row "third-party requests a day, 200 devices hourly" \
     "${p1440:+$p1440 (interval 1440 min), $(privacy 60) (60 min)}"
 echo
-echo "Twenty devices ask at once; zotad.max_concurrent_updates allows at"
-echo "most 8 transfers in flight, the others wait in the queue. CPU and PSS"
+echo "Twenty devices ask at once, all twenty transfers in flight"
+echo "(zotad.max_concurrent_updates: 20). CPU and PSS"
 echo "come from the three daemons running together under their sandboxes."
 exit $status
