@@ -172,7 +172,13 @@ radiod_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(rd->base);
 }
 
-/* Our directories, owned by the user we become. */
+/*
+ * Our directories, owned by the user we become.
+ * XXX Started by hand as root, this gives the state dir, which zotad-fetch
+ * shares, to zotad-radio's user alone, so a zotad-fetch running as another
+ * user cannot save its check times there; the systemd units avoid it with
+ * a group both share, and a directory per daemon would end it.
+ */
 static void
 radiod_dirs(const struct config *conf)
 {
