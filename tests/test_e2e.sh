@@ -282,7 +282,7 @@ mkimg 0x0801 0x02000000 "$w/viactl-2.ota" 4096 &&
 mkimg 0x0602 0x02000000 "$tmp/byhex-2.ota" &&
 mkimg 0x0701 0x02000000 "$tmp/data/local-2.ota" &&
 mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" || {
-	echo "1..0 # SKIP zotadctl image make failed"
+	echo "not ok 1 - zotadctl image make failed"; echo "1..1"
 	exit 1
 }
 for f in lamp-2 remote-1 silent-2 quitter-2 pair-2 slow-2 viactl-2; do
@@ -401,19 +401,24 @@ EOF
 # Start everything, each waited for.
 spawn mosquitto mosquitto -c "$tmp/mosquitto.conf"
 spawn httpd python3 -m http.server -b 127.0.0.1 -d "$w" "$hport"
-mosquitto_sub -h 127.0.0.1 -p "$mport" -t '#' -F '%j' -q 1 \
-    >"$tmp/mqtt.jsonl" 2>"$tmp/sub.log" &
-pids="$! $pids"
 spawn sim "$bin/zotad-sim" --scenario "$tmp/scenario.json" \
     --pty "$tmp/tty" --events "$tmp/events.jsonl" --control "$tmp/sim.ctl"
 until_ok 10 port_open "$mport" && until_ok 10 port_open "$hport" &&
     until_ok 10 test -S "$tmp/sim.ctl" || {
-	echo "1..0 # SKIP mosquitto, the HTTP server or zotad-sim did not start"
+	not_ok "mosquitto, the HTTP server or zotad-sim did not start"
+	echo "1..$n"
 	exit 1
 }
-# The recorder is in once it sees its own probe.
+# The recorder, once the broker listens; it is in once it sees its probe.
+mosquitto_sub -h 127.0.0.1 -p "$mport" -t '#' -F '%j' -q 1 \
+    >"$tmp/mqtt.jsonl" 2>"$tmp/sub.log" &
+pids="$! $pids"
 until_ok 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $mport -t e2e/probe \
-    -m x && grep -q e2e/probe '$tmp/mqtt.jsonl'"
+    -m x && grep -q e2e/probe '$tmp/mqtt.jsonl'" || {
+	not_ok "mosquitto_sub records: $(cat "$tmp/sub.log")"
+	echo "1..$n"
+	exit 1
+}
 export ASAN_OPTIONS=detect_leaks=0
 spawn fetch "$bin/zotad-fetch" -d -v -f "$conf"
 until_ok 10 test -S "$tmp/run/fetch.sock"
@@ -476,6 +481,12 @@ check "check by IEEE in JSON, with the transaction" request check \
     "{\"id\": \"$CURRENT\", \"transaction\": 17}" \
     'j["status"] == "ok" and j["data"]["update_available"] is False and
      j["transaction"] == 17'
+check "check by IEEE, bare payload" request check "$LAMP" \
+    'j["status"] == "ok" and j["data"]["update_available"] is True'
+check "check by friendly name in JSON" request check \
+    '{"id": "living room/lamp"}' \
+    'j["status"] == "ok" and j["data"]["update_available"] is True and
+     j["data"]["source"].endswith("/lamp-2.ota")'
 check "check of an unknown device names it" request check \
     '{"id": "nobody here"}' \
     'j["status"] == "error" and "nobody here" in j["error"]'
