@@ -419,6 +419,21 @@ t_wait_json(const char *topic)
 	return (j);
 }
 
+/* The next message on TOPIC as JSON, waiting up to MS milliseconds. */
+static cJSON *
+t_wait_json_ms(const char *topic, int ms)
+{
+	struct t_msg	*m;
+	cJSON		*j;
+
+	if ((m = t_wait_ms(topic, ms)) == NULL)
+		fail_msg("no message on %s", topic);
+	if ((j = cJSON_Parse(m->payload)) == NULL)
+		fail_msg("%s: not JSON: %s", topic, m->payload);
+	t_msg_free(m);
+	return (j);
+}
+
 /*
  * The device's next state that is WANT. Earlier states are skipped:
  * a case may start while the previous one's last state is on its way.
@@ -638,7 +653,8 @@ t_write(const char *path, const char *text)
 static const char *const t_files[] = {
 	"ca.pem", "ca.key", "ca.srl", "other.pem", "other.key", "srv.pem",
 	"srv.key", "srv.csr", "srv.ext", "tls.yaml", "bad.yaml",
-	"passwd", "auth.yaml", "noauth.yaml", "secret.yaml", NULL
+	"passwd", "auth.yaml", "noauth.yaml", "secret.yaml", "legacy.yaml",
+	NULL
 };
 
 static char *
@@ -720,6 +736,23 @@ t_write_auth_conf(const char *path, const char *base, const char *key)
 	t_write(path, text);
 }
 
+/* A daemon on base topic ztleg with zigbee2mqtt 1.x's legacy API. */
+static void
+t_write_legacy_conf(void)
+{
+	char	 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "mqtt:\n  base_topic: ztleg\n  server: mqtt://127.0.0.1:%d\n"
+	    "  client_id: zotad-mqtt-legacy\n"
+	    "advanced:\n  legacy_api: true\n"
+	    "zotad:\n  run_dir: %s/run\n  user_mqtt: nobody\n"
+	    "devices:\n"
+	    "  '" T_LAMP "':\n    friendly_name: '" T_LAMP_NAME "'\n",
+	    T.port, T.dir);
+	t_write(t_file("legacy.yaml"), text);
+}
+
 static void
 t_write_auth(void)
 {
@@ -744,6 +777,7 @@ t_write_configs(void)
 	int	 n;
 
 	t_write_auth();
+	t_write_legacy_conf();
 	n = snprintf(text, sizeof(text), "per_listener_settings true\n"
 	    "persistence false\n"
 	    "listener %d 127.0.0.1\nallow_anonymous true\n"
@@ -785,14 +819,14 @@ t_daemon_path(void)
 	return (path);
 }
 
+/* Whether bridge/devices (on topic ARG, zt's when NULL) lists all three. */
 static int
 t_bridge_devices(void *arg)
 {
-	struct t_want	 w = { "zt/bridge/devices", NULL };
+	struct t_want	 w = { arg != NULL ? arg : "zt/bridge/devices", NULL };
 	cJSON		*j;
 	int		 n;
 
-	(void)arg;
 	while (t_have(&w)) {
 		j = cJSON_Parse(w.found->payload);
 		n = cJSON_GetArraySize(j);
@@ -1760,6 +1794,150 @@ t_password(void **state)
 	t_reap_daemon(&bad);
 }
 
+/* The next legacy message on ztleg/bridge/log: STATUS about DEVICE. */
+static cJSON *
+t_legacy_log(const char *status, const char *device, const char *message)
+{
+	cJSON	*j;
+
+	j = t_wait_json_ms("ztleg/bridge/log", 2 * 1000 *
+	    MQDEV_PROGRESS_EVERY);
+	assert_string_equal(t_str(j, "type"), "ota_update");
+	assert_string_equal(t_str(j, "meta.status"), status);
+	assert_string_equal(t_str(j, "meta.device"), device);
+	assert_string_equal(t_str(j, "message"), message);
+	return (j);
+}
+
+static void
+t_legacy_request(const char *verb, const char *payload)
+{
+	char	 topic[128];
+
+	snprintf(topic, sizeof(topic), "ztleg/bridge/ota_update/%s", verb);
+	t_publish_to(topic, payload);
+}
+
+/*
+ * advanced.legacy_api: bridge/ota_update/check and .../update take a
+ * bare device name, and every step is told on bridge/log, in order,
+ * with no response topic.
+ */
+static void
+t_legacy(void **state)
+{
+	pid_t		 pid;
+	cJSON		*j;
+	struct t_msg	*m;
+
+	(void)state;
+	assert_int_equal(mqc_subscribe(T.cli, "ztleg/#", 1), 0);
+	pid = t_daemon(t_file("legacy.yaml"));
+	if (!t_run_until(t_bridge_devices, "ztleg/bridge/devices", T_TIMEOUT))
+		fail_msg("the legacy daemon did not publish its devices");
+
+	t_script(M_CHECK, NULL, "{\"update_available\": true, \"entry\": "
+	    "{\"fileVersion\": 16909061, \"url\": \"https://x/y.ota\"}}");
+	t_legacy_request("check", T_LAMP_NAME);
+	cJSON_Delete(t_legacy_log("checking_if_available", T_LAMP_NAME,
+	    "Checking if update available for '" T_LAMP_NAME "'"));
+	cJSON_Delete(t_legacy_log("available", T_LAMP_NAME,
+	    "Update available for '" T_LAMP_NAME "'"));
+	assert_string_equal(t_str(T.params[M_CHECK], "ieee"), T_LAMP);
+	j = t_wait_state("ztleg/" T_LAMP_NAME, "available");
+	assert_true(t_bool(j, "update_available"));
+	cJSON_Delete(j);
+
+	/* By IEEE address; the device's name is what the log says. */
+	t_script(M_CHECK, NULL, "{\"update_available\": false}");
+	t_legacy_request("check", T_LAMP);
+	cJSON_Delete(t_legacy_log("checking_if_available", T_LAMP_NAME,
+	    "Checking if update available for '" T_LAMP_NAME "'"));
+	cJSON_Delete(t_legacy_log("not_available", T_LAMP_NAME,
+	    "No update available for '" T_LAMP_NAME "'"));
+
+	t_script(M_CHECK, IPC_RADIO_ERR_NO_RESPONSE, "{\"message\": "
+	    "\"Device didn't respond to OTA request\"}");
+	t_legacy_request("check", T_LAMP_NAME);
+	cJSON_Delete(t_legacy_log("checking_if_available", T_LAMP_NAME,
+	    "Checking if update available for '" T_LAMP_NAME "'"));
+	cJSON_Delete(t_legacy_log("check_failed", T_LAMP_NAME,
+	    "Failed to check if update available for '" T_LAMP_NAME "' "
+	    "(Device didn't respond to OTA request)"));
+
+	t_legacy_request("update", T_PLUG);
+	cJSON_Delete(t_legacy_log("not_supported", T_PLUG,
+	    "Device '" T_PLUG "' does not support OTA updates"));
+
+	t_script(M_UPDATE, NULL, "{\"from\": {\"file_version\": 16909060, "
+	    "\"software_build_id\": \"2.3.087\"}, \"to\": "
+	    "{\"file_version\": 16909061, \"software_build_id\": "
+	    "\"2.3.088\"}}");
+	t_legacy_request("update", T_LAMP_NAME);
+	cJSON_Delete(t_legacy_log("update_in_progress", T_LAMP_NAME,
+	    "Updating '" T_LAMP_NAME "' to latest firmware"));
+	j = t_legacy_log("update_succeeded", T_LAMP_NAME,
+	    "Finished update of '" T_LAMP_NAME "'");
+	assert_string_equal(t_str(j, "meta.from.software_build_id"),
+	    "2.3.087");
+	assert_int_equal(t_num(j, "meta.to.file_version"), 16909061);
+	cJSON_Delete(j);
+	assert_false(t_bool(T.params[M_UPDATE], "downgrade"));
+
+	/* A transfer's progress, as its state is published. */
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"updating\", \"progress\": 0, \"remaining\": "
+	    "600}");
+	j = t_legacy_log("update_progress", T_LAMP_NAME, "Update of '"
+	    T_LAMP_NAME "' at 0.00%, \u2248 10 minutes remaining");
+	assert_int_equal(t_num(j, "meta.progress"), 0);
+	cJSON_Delete(j);
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"updating\", \"progress\": 42.5, "
+	    "\"remaining\": 290}");
+	j = t_legacy_log("update_progress", T_LAMP_NAME, "Update of '"
+	    T_LAMP_NAME "' at 42.50%, \u2248 5 minutes remaining");
+	assert_true(t_num(j, "meta.progress") == 42.5);
+	cJSON_Delete(j);
+	t_event("{\"type\": \"update\", \"ieee\": \"" T_LAMP "\", "
+	    "\"state\": \"idle\", \"installed_version\": 16909061, "
+	    "\"latest_version\": 16909061}");
+	cJSON_Delete(t_wait_state("ztleg/" T_LAMP_NAME, "idle"));
+
+	t_script(M_UPDATE, IPC_RADIO_ERR_UPDATE_FAILED,
+	    "{\"status\": \"INVALID_IMAGE\"}");
+	t_legacy_request("update", T_LAMP_NAME);
+	cJSON_Delete(t_legacy_log("update_in_progress", T_LAMP_NAME,
+	    "Updating '" T_LAMP_NAME "' to latest firmware"));
+	cJSON_Delete(t_legacy_log("update_failed", T_LAMP_NAME,
+	    "OTA update of '" T_LAMP_NAME "' failed (Update failed with "
+	    "reason: 'invalid image')"));
+
+	/* The responses would have come before the log messages. */
+	m = t_wait_ms("ztleg/bridge/response/device/ota_update/check", 0);
+	assert_null(m);
+	m = t_wait_ms("ztleg/bridge/response/device/ota_update/update", 0);
+	assert_null(m);
+	t_reap_daemon(&pid);
+}
+
+/* Without legacy_api the 1.x topics are not even subscribed to. */
+static void
+t_legacy_off(void **state)
+{
+	int	 calls = T.calls[M_CHECK];
+	cJSON	*r;
+
+	(void)state;
+	t_publish("bridge/ota_update/check", T_LAMP_NAME);
+	/* Handled in order: the legacy one would have reached it first. */
+	r = t_request("check", T_LAMP_NAME, "check");
+	assert_string_equal(t_str(r, "status"), "ok");
+	cJSON_Delete(r);
+	assert_int_equal(T.calls[M_CHECK], calls + 1);
+	assert_null(t_wait_ms("zt/bridge/log", 0));
+}
+
 int
 main(void)
 {
@@ -1780,6 +1958,8 @@ main(void)
 		cmocka_unit_test_setup(t_permit_join, t_case),
 		cmocka_unit_test_setup(t_burst, t_case),
 		cmocka_unit_test_setup(t_tls_legacy, t_case),
+		cmocka_unit_test_setup(t_legacy, t_case),
+		cmocka_unit_test_setup(t_legacy_off, t_case),
 		cmocka_unit_test_setup(t_password, t_case),
 		cmocka_unit_test_setup(t_broker_restart, t_case),
 		cmocka_unit_test_setup(t_radio_restart, t_case),

@@ -23,6 +23,7 @@
 #define MQTTD_OFFLINE	"{\"state\":\"offline\"}"
 #define MQTTD_OTA	"bridge/request/device/ota_update/"
 #define MQTTD_PERMIT	"bridge/request/permit_join"
+#define MQTTD_LEGACY	"bridge/ota_update/"	/* 1.x, with legacy_api */
 
 static char *
 mqttd_topic(const struct mqttd *d, const char *suffix)
@@ -55,6 +56,10 @@ mqttd_publish_state(struct mqttd *d, struct mqdev *dev)
 	s = mqdevs_state_payload(dev, d->conf->advanced.legacy_api);
 	mqttd_publish(d, dev->friendly_name, s, dev->qos, dev->retain);
 	free(s);
+	/* Legacy users follow a transfer on bridge/log, as throttled. */
+	if (d->conf->advanced.legacy_api && dev->up.state == MQDEV_UPDATING &&
+	    dev->up.progress >= 0)
+		mqota_legacy_progress(d, dev);
 	dev->last_progress = time(NULL);
 	dev->dirty = 0;
 }
@@ -150,6 +155,14 @@ mqttd_on_connected(void *arg)
 	t = mqttd_topic(d, MQTTD_PERMIT);
 	mqc_subscribe(d->mqc, t, 1);
 	free(t);
+	if (d->conf->advanced.legacy_api) {
+		t = mqttd_topic(d, MQTTD_LEGACY "check");
+		mqc_subscribe(d->mqc, t, 1);
+		free(t);
+		t = mqttd_topic(d, MQTTD_LEGACY "update");
+		mqc_subscribe(d->mqc, t, 1);
+		free(t);
+	}
 	if (d->conf->homeassistant.enabled)
 		mqc_subscribe(d->mqc, d->conf->homeassistant.status_topic, 1);
 	mqttd_publish_all(d);
@@ -178,7 +191,11 @@ mqttd_on_message(const char *topic, const char *payload, size_t len,
 		return;
 	}
 	if (strncmp(rest, MQTTD_OTA, strlen(MQTTD_OTA)) == 0)
-		mqota_request(d, rest + strlen(MQTTD_OTA), payload, len);
+		mqota_request(d, rest + strlen(MQTTD_OTA), payload, len, 0);
+	else if (d->conf->advanced.legacy_api &&
+	    (strcmp(rest, MQTTD_LEGACY "check") == 0 ||
+	    strcmp(rest, MQTTD_LEGACY "update") == 0))
+		mqota_request(d, rest + strlen(MQTTD_LEGACY), payload, len, 1);
 	else if (strcmp(rest, MQTTD_PERMIT) == 0)
 		mqota_permit_join(d, payload, len);
 }

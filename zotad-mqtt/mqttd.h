@@ -116,6 +116,7 @@ struct mqreq {
 	int		 downgrade;
 	int		 abort;		/* update/abort */
 	int		 bare;		/* the payload was a bare id */
+	int		 legacy;	/* 1.x API: answer on bridge/log */
 	char		*id;		/* friendly name or IEEE address */
 	cJSON		*transaction;	/* echoed in the response, or NULL */
 	char		*url;		/* index or image; NULL for default */
@@ -374,9 +375,17 @@ void		 mqttd_device_changed(struct mqttd *d, struct mqdev *dev);
 /* Publish bridge/devices again, and discovery for D when not NULL. */
 void		 mqttd_devices_changed(struct mqttd *d, struct mqdev *dev);
 
-/* An OTA request arrived on ".../ota_update/SUFFIX". */
+/*
+ * An OTA request arrived on ".../ota_update/SUFFIX". LEGACY: it came on
+ * zigbee2mqtt 1.x's bridge/ota_update/(check|update), so it is answered
+ * with "ota_update" messages on bridge/log instead of a response topic.
+ */
 void		 mqota_request(struct mqttd *d, const char *suffix,
-		    const char *payload, size_t len);
+		    const char *payload, size_t len, int legacy);
+
+/* With legacy_api, D's transfer progress as a bridge/log message. */
+void		 mqota_legacy_progress(struct mqttd *d,
+		    const struct mqdev *dev);
 
 /* A permit_join request arrived. */
 void		 mqota_permit_join(struct mqttd *d, const char *payload,

@@ -26,6 +26,8 @@
 
 #define MQOTA_ERR_NO_IMAGE_SUFFIX	".NoImageAvailable"
 
+#define MQOTA_LOG	"bridge/log"	/* where the legacy API answers */
+
 #define MQOTA_ERR_MAX	1024
 #define MQOTA_SLACK	65536	/* bytes of a request besides its image */
 
@@ -50,12 +52,59 @@ mqota_answer(struct mqttd *d, const struct mqreq *req, int ok_topic,
 	free(payload);
 }
 
+/*
+ * zigbee2mqtt 1.x's legacy API: {"type": "ota_update", "message": MSG,
+ * "meta": {"status": STATUS, "device": DEVICE, ...}} on bridge/log.
+ * META holds any further fields and is taken; it may be NULL.
+ */
+static void
+mqota_legacy_log(struct mqttd *d, const char *device, const char *status,
+    const char *msg, cJSON *meta)
+{
+	cJSON	*o;
+	char	*s;
+
+	if ((o = cJSON_CreateObject()) == NULL || (meta == NULL &&
+	    (meta = cJSON_CreateObject()) == NULL))
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(o, "type", "ota_update");
+	cJSON_AddStringToObject(o, "message", msg);
+	cJSON_AddStringToObject(meta, "status", status);
+	cJSON_AddStringToObject(meta, "device", device);
+	cJSON_AddItemToObject(o, "meta", meta);
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	mqttd_publish(d, MQOTA_LOG, s, 0, 0);
+	free(s);
+	cJSON_Delete(o);
+}
+
+/*
+ * A request refused or failed. NAME is the device's friendly name when
+ * it is known; STATUS the legacy status when not the verb's failure.
+ */
+static void
+mqota_fail_as(struct mqttd *d, const struct mqreq *req, const char *name,
+    const char *status, const char *msg)
+{
+	const char	*dev = name != NULL ? name : req->id;
+
+	log_debug("%s request for '%s': %s", mqreq_verb_name(req->verb),
+	    dev != NULL ? dev : "?", msg);
+	if (!req->legacy) {
+		mqota_answer(d, req, 0, mqresp_error(msg, req->transaction));
+		return;
+	}
+	if (status == NULL)
+		status = req->verb == MQREQ_CHECK ? "check_failed" :
+		    "update_failed";
+	mqota_legacy_log(d, dev != NULL ? dev : "", status, msg, NULL);
+}
+
 static void
 mqota_fail(struct mqttd *d, const struct mqreq *req, const char *msg)
 {
-	log_debug("%s request for '%s': %s", mqreq_verb_name(req->verb),
-	    req->id != NULL ? req->id : "?", msg);
-	mqota_answer(d, req, 0, mqresp_error(msg, req->transaction));
+	mqota_fail_as(d, req, NULL, NULL, msg);
 }
 
 static void
@@ -325,6 +374,33 @@ mqota_ok_data(struct mqota_job *job, const cJSON *p)
 	return (data);
 }
 
+/* A legacy request's success, on bridge/log. */
+static void
+mqota_legacy_ok(struct mqota_job *job, const cJSON *p)
+{
+	char		 msg[MQOTA_ERR_MAX];
+	cJSON		*meta;
+	int		 available;
+
+	if (job->req.verb == MQREQ_CHECK) {
+		available = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
+		    "update_available"));
+		snprintf(msg, sizeof(msg), "%s for '%s'", available ?
+		    "Update available" : "No update available", job->name);
+		mqota_legacy_log(job->d, job->name, available ? "available" :
+		    "not_available", msg, NULL);
+		return;
+	}
+	if ((meta = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddItemToObject(meta, "from",
+	    mqota_version(cJSON_GetObjectItemCaseSensitive(p, "from")));
+	cJSON_AddItemToObject(meta, "to",
+	    mqota_version(cJSON_GetObjectItemCaseSensitive(p, "to")));
+	snprintf(msg, sizeof(msg), "Finished update of '%s'", job->name);
+	mqota_legacy_log(job->d, job->name, "update_succeeded", msg, meta);
+}
+
 /* The state zigbee2mqtt leaves a device in when a request fails. */
 static void
 mqota_failed_state(struct mqota_job *job, const struct ipc_reply *rep)
@@ -341,20 +417,25 @@ mqota_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 {
 	struct mqota_job	*job = arg;
 	struct mqttd		*d = job->d;
+	cJSON			*data;
 	char			 msg[MQOTA_ERR_MAX];
 
 	(void)conn;
-	if (rep->error == NULL)
-		mqota_answer(d, &job->req, 1, mqresp_ok(mqota_ok_data(job,
-		    rep->parameters), job->req.transaction));
-	else if (job->req.verb == MQREQ_CHECK &&
-	    mqota_is_no_image(rep->error))
-		mqota_answer(d, &job->req, 1, mqresp_ok(mqota_check_ok(job,
-		    rep->parameters), job->req.transaction));
-	else {
+	if (rep->error == NULL || (job->req.verb == MQREQ_CHECK &&
+	    mqota_is_no_image(rep->error))) {
+		data = mqota_ok_data(job, rep->parameters);
+		if (job->req.legacy) {
+			mqota_legacy_ok(job, rep->parameters);
+			cJSON_Delete(data);
+		} else
+			mqota_answer(d, &job->req, 1, mqresp_ok(data,
+			    job->req.transaction));
+	} else {
 		mqota_error_text(job, rep, msg, sizeof(msg));
 		mqota_failed_state(job, rep);
-		mqota_fail(d, &job->req, msg);
+		mqota_fail_as(d, &job->req, job->name, strcmp(rep->error,
+		    IPC_RADIO_ERR_NOT_SUPPORTED) == 0 ? "not_supported" :
+		    NULL, msg);
 	}
 	mqota_job_free(job);
 }
@@ -491,16 +572,55 @@ mqota_refuse(struct mqttd *d, struct mqreq *req, struct mqdev **devp)
 	    !req->abort && req->verb != MQREQ_UNSCHEDULE) {
 		snprintf(msg, sizeof(msg), "Device '%s' does not support OTA "
 		    "updates", dev->friendly_name);
-		mqota_fail(d, req, msg);
+		mqota_fail_as(d, req, dev->friendly_name, "not_supported",
+		    msg);
 		return (1);
 	}
 	*devp = dev;
 	return (0);
 }
 
+/* The legacy API says when it starts; the 2.x one only answers. */
+static void
+mqota_legacy_start(struct mqttd *d, const struct mqreq *req,
+    const char *name)
+{
+	char	 msg[MQOTA_ERR_MAX];
+
+	if (req->verb == MQREQ_CHECK) {
+		snprintf(msg, sizeof(msg), "Checking if update available for "
+		    "'%s'", name);
+		mqota_legacy_log(d, name, "checking_if_available", msg, NULL);
+	} else {
+		snprintf(msg, sizeof(msg), "Updating '%s' to latest firmware",
+		    name);
+		mqota_legacy_log(d, name, "update_in_progress", msg, NULL);
+	}
+}
+
+void
+mqota_legacy_progress(struct mqttd *d, const struct mqdev *dev)
+{
+	char	 msg[MQOTA_ERR_MAX];
+	cJSON	*meta;
+
+	if (dev->up.remaining >= 0)
+		snprintf(msg, sizeof(msg), "Update of '%s' at %.2f%%, "
+		    "\u2248 %lld minutes remaining", dev->friendly_name,
+		    dev->up.progress, (long long)(dev->up.remaining + 30) /
+		    60);
+	else
+		snprintf(msg, sizeof(msg), "Update of '%s' at %.2f%%",
+		    dev->friendly_name, dev->up.progress);
+	if ((meta = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddNumberToObject(meta, "progress", dev->up.progress);
+	mqota_legacy_log(d, dev->friendly_name, "update_progress", msg, meta);
+}
+
 void
 mqota_request(struct mqttd *d, const char *suffix, const char *payload,
-    size_t len)
+    size_t len, int legacy)
 {
 	struct mqota_job	*job;
 	struct mqdev		*dev;
@@ -512,6 +632,7 @@ mqota_request(struct mqttd *d, const char *suffix, const char *payload,
 		return;
 	}
 	job->d = d;
+	job->req.legacy = legacy;
 	if ((t = mqreq_topic(suffix, &job->req)) == -1) {
 		log_warnx("OTA request on an unknown topic .../ota_update/%.64s",
 		    suffix);
@@ -540,6 +661,8 @@ mqota_request(struct mqttd *d, const char *suffix, const char *payload,
 	job->ieee = dev->ieee;
 	if ((job->name = strdup(dev->friendly_name)) == NULL)
 		fatalx("%s: out of memory", __func__);
+	if (legacy)
+		mqota_legacy_start(d, &job->req, job->name);
 	mqota_send(d, job, dev);
 	return;
  done:
