@@ -71,9 +71,9 @@ row "  nominal bound (configured latencies)" \
     "$(field bench_radio "nominal bound (configured latencies)")"
 row "  share of the transfer at the bound" \
     "$(field bench_radio "transfer at the link-and-device bound")"
-row "block-response latency p50, 20 devices, 8 in flight" \
+row "block-response latency p50, 20 transfers in flight" \
     "$(field bench_radio "block-response latency p50")"
-row "block-response latency p99, 20 devices, 8 in flight" \
+row "block-response latency p99, 20 transfers in flight" \
     "$(field bench_radio "block-response latency p99")"
 row "CPU time per block, radio / fetch / mqtt" \
     "$(three suite.cpu_per_block_us us)"
