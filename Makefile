@@ -186,6 +186,10 @@ fuzz: fuzz-build
 interop: $(BUILD)/bin/zotad-sim $(BUILD)/bin/zotadctl
 	@sh tests/sim/interop.sh $(BUILD)
 
+# The same update through zigbee2mqtt and through zotad, side by side.
+bench-z2m: $(PROGS:%=$(BUILD)/bin/%)
+	@sh tests/bench/bench_z2m.sh $(BUILD)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -235,7 +239,8 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check bench fuzz fuzz-build deps install clean interop run demo
+.PHONY: all check bench fuzz fuzz-build deps install clean interop run demo \
+	bench-z2m
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
