@@ -24,7 +24,7 @@ struct cJSON;
  * log_warnx and recorded in the index's skip list, and the rest is kept.
  */
 
-#define OTAINDEX_MAX_BYTES	(32 * 1024 * 1024)	/* zotad.max_index_size's top */
+#define OTAINDEX_MAX_BYTES	(32 * 1024 * 1024)	/* max_index_size top */
 #define OTAINDEX_MAX_DEPTH	8	/* a real index needs 3 */
 #define OTAINDEX_MAX_ITEMS	262144	/* JSON values; real: about 20000 */
 #define OTAINDEX_MAX_ENTRIES	65536
@@ -136,8 +136,9 @@ struct otaindex	*otaindex_parse(const char *buf, size_t len,
 /*
  * Read the index file LOCATION (an absolute path, or a path relative to
  * OPTS->data_dir, the way a configured override location is given, or to
- * the working directory when there is no data dir) and parse it. URLs are refused: zotad-fetch downloads those and calls
- * otaindex_parse. Returns NULL with the reason in ERR.
+ * the working directory when there is no data dir) and parse it. URLs
+ * are refused: zotad-fetch downloads those and calls otaindex_parse.
+ * Returns NULL with the reason in ERR.
  */
 struct otaindex	*otaindex_load(const char *location,
 		    const struct otaindex_opts *opts, char *err,
@@ -232,11 +233,12 @@ struct otaindex_result {
  * Choose the image for DEV from INDEXES (NINDEXES of them, in precedence
  * order: the override index first, then the upgrade or the downgrade
  * index). The rules are zigbee2mqtt's: same manufacturer code and image
- * type (0xFFFF is no wildcard, as there); every restriction an entry carries must hold (a hardware range
- * excludes a device that sent no hardware version; model id and
- * manufacturer name must be known and equal, the latter one of the
- * entry's list); the entry is available when forced, or when its version
- * is newer than the device's (older, for MODE downgrade).
+ * type (0xFFFF is no wildcard, as there); every restriction an entry
+ * carries must hold (a hardware range excludes a device that sent no
+ * hardware version; model id and manufacturer name must be known and
+ * equal, the latter one of the entry's list); the entry is available when
+ * forced, or when its version is newer than the device's (older, for MODE
+ * downgrade).
  *
  * Unlike zigbee2mqtt, which takes the first applicable entry in file
  * order, the best applicable entry of the first index that has any wins:

@@ -83,7 +83,7 @@ util_sha512_hex(const void *buf, size_t len, char out[SHA512_HEX_LEN + 1])
 	uint8_t		 md[64];
 	unsigned int	 mdlen = sizeof(md);
 
-	/* EVP_Digest only fails when out of memory; an empty digest shows it. */
+	/* EVP_Digest fails only when out of memory: an empty digest says so. */
 	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha512(), NULL) != 1) {
 		out[0] = '\0';
 		return;
