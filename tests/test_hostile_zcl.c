@@ -387,10 +387,13 @@ hz_sent_each(uint16_t nwk, int (*cb)(const struct hz_sent *, void *),
 		sub = cJSON_GetObjectItemCaseSensitive(o, "subsys");
 		cmd = cJSON_GetObjectItemCaseSensitive(o, "cmd");
 		data = cJSON_GetObjectItemCaseSensitive(o, "data");
-		if (cJSON_IsString(ev) && strcmp(ev->valuestring, "frame") ==
-		    0 && cJSON_IsString(dir) && strcmp(dir->valuestring, "in") ==
-		    0 && cJSON_IsString(sub) && strcmp(sub->valuestring, "AF") ==
-		    0 && cJSON_IsNumber(cmd) && cmd->valueint ==
+		if (cJSON_IsString(ev) &&
+		    strcmp(ev->valuestring, "frame") == 0 &&
+		    cJSON_IsString(dir) &&
+		    strcmp(dir->valuestring, "in") == 0 &&
+		    cJSON_IsString(sub) &&
+		    strcmp(sub->valuestring, "AF") == 0 &&
+		    cJSON_IsNumber(cmd) && cmd->valueint ==
 		    AF_DATA_REQUEST && cJSON_IsString(data) &&
 		    hz_sent_parse(data->valuestring, &s) == 0 &&
 		    s.nwk == nwk && s.cluster == ZCL_CLUSTER_OTA && s.len >= 3)

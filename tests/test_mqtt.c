@@ -123,7 +123,7 @@ static struct {
 	char			 conf[128];
 	char			 broker_conf[128];
 	int			 port;
-	int			 tls_port;	/* 0: no openssl to make certs */
+	int			 tls_port;	/* 0: no openssl for certs */
 	int			 auth_port;	/* users with passwords only */
 	pid_t			 broker;
 	pid_t			 daemon;
@@ -786,8 +786,8 @@ t_write_configs(void)
 	if (T.tls_port != 0) {
 		snprintf(text + n, sizeof(text) - (size_t)n,
 		    "listener %d 127.0.0.1\nallow_anonymous true\n"
-		    "cafile %s\ncertfile %s\nkeyfile %s\n", T.tls_port, t_file("ca.pem"),
-		    t_file("srv.pem"), t_file("srv.key"));
+		    "cafile %s\ncertfile %s\nkeyfile %s\n", T.tls_port,
+		    t_file("ca.pem"), t_file("srv.pem"), t_file("srv.key"));
 		t_write_daemon_conf(t_file("tls.yaml"), "zts",
 		    t_file("ca.pem"));
 		t_write_daemon_conf(t_file("bad.yaml"), "ztbad",
@@ -1176,7 +1176,8 @@ t_request_errors(void **state)
 		    "\"transaction\": 5}", "check", "Invalid topic: "
 		    "'.../ota_update/check/abort' is not a request" },
 		{ "unschedule", "", "unschedule", "Invalid payload: empty, "
-		    "expected a device name, an IEEE address or {\"id\": ...}" },
+		    "expected a device name, an IEEE address or "
+		    "{\"id\": ...}" },
 	};
 	cJSON	*r;
 	size_t	 i;

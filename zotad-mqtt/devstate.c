@@ -370,7 +370,9 @@ mqdevs_progress(const cJSON *u, struct mqdev_update *up)
 		if (!cJSON_IsNumber(p) || p->valuedouble < 0 ||
 		    p->valuedouble > 100)
 			return (-1);
-		up->progress = (double)(int64_t)(p->valuedouble * 100 + 0.5) / 100;
+		/* Two decimals, as zigbee2mqtt publishes it. */
+		up->progress =
+		    (double)(int64_t)(p->valuedouble * 100 + 0.5) / 100;
 	} else
 		up->progress = -1;
 	if (r != NULL && !cJSON_IsNull(r)) {

@@ -100,7 +100,7 @@ enum mqreq_verb {
 };
 
 #define MQREQ_ID_MAX		256	/* bytes of a device id */
-#define MQREQ_URL_MAX		2048	/* bytes of a url, as zotad-radio takes */
+#define MQREQ_URL_MAX		2048	/* url bytes, as zotad-radio takes */
 #define MQREQ_FILE_NAME_MAX	255
 
 /* Ranges of the per-request timing overrides, as zigbee2mqtt has them. */

@@ -634,8 +634,8 @@ mqota_request(struct mqttd *d, const char *suffix, const char *payload,
 	job->d = d;
 	job->req.legacy = legacy;
 	if ((t = mqreq_topic(suffix, &job->req)) == -1) {
-		log_warnx("OTA request on an unknown topic .../ota_update/%.64s",
-		    suffix);
+		log_warnx("OTA request on an unknown topic "
+		    ".../ota_update/%.64s", suffix);
 		goto done;
 	}
 	/* Hex doubles an image; anything much larger is not a request. */

@@ -1636,7 +1636,7 @@ otas_save(struct otas *srv)
 		cJSON_AddStringToObject(e, "ieee", ieee);
 		cJSON_AddStringToObject(e, "state", s->st == OTAS_TRANSFER ?
 		    "transfer" : s->st == OTAS_REBOOT ? "reboot" : "queued");
-		/* Told to switch: what it was sent, to check when it is back. */
+		/* Told to switch: keep what it was sent, to check later. */
 		if (s->st == OTAS_REBOOT) {
 			cJSON_AddNumberToObject(e, "to_version",
 			    s->img.version);
