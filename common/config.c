@@ -36,6 +36,10 @@
 	"https://raw.githubusercontent.com/Koenkk/zigbee-OTA/master/index.json"
 #define CFG_DOWNGRADE_INDEX_URL \
 	"https://raw.githubusercontent.com/Koenkk/zigbee-OTA/master/index1.json"
+#define CFG_IKEA_INDEX_URL \
+	"http://fw.ota.homesmart.ikea.net/feed/version_info.json"
+#define CFG_IKEA_TEST_INDEX_URL \
+	"http://fw.test.ota.homesmart.ikea.net/feed/version_info.json"
 
 enum cfg_kind {
 	CFG_SCALAR,
@@ -1333,6 +1337,12 @@ static const struct cfg_key cfg_zotad_keys[] = {
 	{ .name = "downgrade_index_url", .parse = cfg_p_str,
 	  .off = CFG_OFF(zotad.downgrade_index_url),
 	  .check = cfg_check_http_url, .allowed = "an http(s) URL" },
+	{ .name = "ikea_index_url", .parse = cfg_p_str,
+	  .off = CFG_OFF(zotad.ikea_index_url),
+	  .check = cfg_check_http_url, .allowed = "an http(s) URL" },
+	{ .name = "ikea_test_index_url", .parse = cfg_p_str,
+	  .off = CFG_OFF(zotad.ikea_test_index_url),
+	  .check = cfg_check_http_url, .allowed = "an http(s) URL" },
 	{ .name = "user_radio", .parse = cfg_p_str,
 	  .off = CFG_OFF(zotad.user_radio), .check = cfg_check_user,
 	  .allowed = "a user name" },
@@ -1644,6 +1654,8 @@ static const struct {
 	{ CFG_OFF(zotad.run_dir), "/run/zotad" },
 	{ CFG_OFF(zotad.index_url), CFG_INDEX_URL },
 	{ CFG_OFF(zotad.downgrade_index_url), CFG_DOWNGRADE_INDEX_URL },
+	{ CFG_OFF(zotad.ikea_index_url), CFG_IKEA_INDEX_URL },
+	{ CFG_OFF(zotad.ikea_test_index_url), CFG_IKEA_TEST_INDEX_URL },
 	{ CFG_OFF(zotad.user_radio), "zotad-radio" },
 	{ CFG_OFF(zotad.user_fetch), "zotad-fetch" },
 	{ CFG_OFF(zotad.user_mqtt), "zotad-mqtt" },

@@ -113,6 +113,8 @@ struct config_zotad {
 	char	*run_dir;		/* "/run/zotad", for the sockets */
 	char	*index_url;		/* zigbee-OTA index.json */
 	char	*downgrade_index_url;	/* zigbee-OTA index1.json */
+	char	*ikea_index_url;	/* IKEA's feed */
+	char	*ikea_test_index_url;	/* IKEA's test feed */
 	char	*user_radio;		/* "zotad-radio" */
 	char	*user_fetch;		/* "zotad-fetch" */
 	char	*user_mqtt;		/* "zotad-mqtt" */

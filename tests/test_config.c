@@ -105,6 +105,10 @@ assert_defaults_except_mqtt_serial(const struct config *cfg)
 	    "githubusercontent.com/Koenkk/zigbee-OTA/master/index.json");
 	assert_string_equal(cfg->zotad.downgrade_index_url, "https://raw."
 	    "githubusercontent.com/Koenkk/zigbee-OTA/master/index1.json");
+	assert_string_equal(cfg->zotad.ikea_index_url,
+	    "http://fw.ota.homesmart.ikea.net/feed/version_info.json");
+	assert_string_equal(cfg->zotad.ikea_test_index_url,
+	    "http://fw.test.ota.homesmart.ikea.net/feed/version_info.json");
 	assert_string_equal(cfg->zotad.user_radio, "zotad-radio");
 	assert_string_equal(cfg->zotad.user_fetch, "zotad-fetch");
 	assert_string_equal(cfg->zotad.user_mqtt, "zotad-mqtt");
@@ -282,6 +286,10 @@ assert_full_rest(const struct config *cfg)
 	    "https://ota.example.net/index.json");
 	assert_string_equal(cfg->zotad.downgrade_index_url,
 	    "http://127.0.0.1:8080/index1.json");
+	assert_string_equal(cfg->zotad.ikea_index_url,
+	    "https://ota.example.net/ikea.json");
+	assert_string_equal(cfg->zotad.ikea_test_index_url,
+	    "http://127.0.0.1:8080/ikea-test.json");
 	assert_string_equal(cfg->zotad.user_radio, "zradio");
 	assert_string_equal(cfg->zotad.user_fetch, "zfetch");
 	assert_string_equal(cfg->zotad.user_mqtt, "zmqtt");

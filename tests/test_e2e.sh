@@ -265,11 +265,13 @@ url="http://127.0.0.1:$hport"
 
 # Images: made by zotadctl, listed by zotadctl in the indexes.
 mkimg() {
-	"$bin/zotadctl" image make --manufacturer-code 0x1234 \
+	# IMAGE-TYPE VERSION FILE [SIZE [MANUFACTURER]]
+	"$bin/zotadctl" image make --manufacturer-code "${5:-0x1234}" \
 	    --image-type "$1" --file-version "$2" --size "${4:-1024}" "$3" \
 	    >/dev/null
 }
 w="$tmp/www"
+mkdir -p "$w/ikea" "$w/ikea-test"
 mkimg 0x0101 0x02000000 "$w/lamp-2.ota" &&
 mkimg 0x0101 0x01000000 "$w/lamp-1.ota" &&
 mkimg 0x0201 0x00100000 "$w/remote-1.ota" &&
@@ -281,7 +283,9 @@ mkimg 0x0601 0x02000000 "$w/byurl-2.ota" &&
 mkimg 0x0801 0x02000000 "$w/viactl-2.ota" 4096 &&
 mkimg 0x0602 0x02000000 "$tmp/byhex-2.ota" &&
 mkimg 0x0701 0x02000000 "$tmp/data/local-2.ota" &&
-mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" || {
+mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" &&
+mkimg 0x0901 0x01000000 "$w/ikea/ikea-1.ota" 1024 0x117c &&
+mkimg 0x0901 0x02000000 "$w/ikea-test/ikea-2.ota" 1024 0x117c || {
 	echo "not ok 1 - zotadctl image make failed"; echo "1..1"
 	exit 1
 }
@@ -290,6 +294,22 @@ for f in lamp-2 remote-1 silent-2 quitter-2 pair-2 slow-2 viactl-2; do
 done | xargs "$bin/zotadctl" index add --base-url "$url/" >"$w/index.json"
 "$bin/zotadctl" index add --base-url "$url/" "$w/lamp-1.ota" \
     >"$w/index1.json"
+# IKEA's two feeds, in IKEA's own format: the release feed has only the
+# version the device runs (and gateway firmware, which is not for
+# devices), the test feed a newer one.
+ikea_item() {
+	# TYPE VERSION-MSB URL
+	echo "{ \"fw_type\": $1, \"fw_image_type\": 2305,
+	  \"fw_manufacturer_id\": 4476, \"fw_file_version_MSB\": $2,
+	  \"fw_file_version_LSB\": 0, \"fw_filesize\": 1024,
+	  \"fw_binary_url\": \"$3\" }"
+}
+{
+	echo "[ $(ikea_item 0 768 "$url/ikea/gateway.bin"),"
+	echo "  $(ikea_item 2 256 "$url/ikea/ikea-1.ota") ]"
+} >"$w/ikea/version_info.json"
+echo "[ $(ikea_item 2 512 "$url/ikea-test/ikea-2.ota") ]" \
+    >"$w/ikea-test/version_info.json"
 # The override index, written by hand: a local file named only by url,
 # and an entry forced although it is not newer.
 cat >"$tmp/data/override.json" <<EOF
@@ -301,10 +321,11 @@ EOF
 
 # The devices: one per case, on a quick link, joining once all runs.
 dev() {
-	# NAME IEEE-SUFFIX NWK TYPE IMAGE-TYPE VERSION [OTA-EXTRA]
+	# NAME IEEE-SUFFIX NWK TYPE IMAGE-TYPE VERSION [OTA-EXTRA [MFR]]
 	cat <<EOF
 	{ "name": "$1", "ieee": "0x00124b00e2e000$2", "nwk": "$3",
-	  "type": "$4", "joined": false, "manufacturer_code": "0x1234",
+	  "type": "$4", "joined": false,
+	  "manufacturer_code": "${8:-0x1234}",
 	  $( [ "$4" = sleepy_end_device ] && echo '"poll_ms": 400,
 	  "fast_poll_ms": 100, "expire_ms": 3000, "battery": 90,' )
 	  "basic": { "manufacturer_name": "E2E", "model_id": "E2E-$1",
@@ -336,11 +357,12 @@ EOF
 	dev byhex 0a 0x100a router 0x0602 0x01000000; echo ,
 	dev local 0b 0x100b router 0x0701 0x01000000; echo ,
 	dev forced 0c 0x100c router 0x0702 0x01000000; echo ,
-	dev viactl 0d 0x100d router 0x0801 0x01000000
+	dev viactl 0d 0x100d router 0x0801 0x01000000; echo ,
+	dev ikea 0e 0x100e router 0x0901 0x01000000 '' 0x117c
 	echo '] }'
 } >"$tmp/scenario.json"
 names="lamp current remote silent quitter first second slow byurl byhex
-local forced viactl"
+local forced viactl ikea"
 
 cat >"$tmp/data/configuration.yaml" <<EOF
 mqtt:
@@ -381,12 +403,16 @@ devices:
     friendly_name: forced
   '0x00124b00e2e0000d':
     friendly_name: via zotadctl
+  '0x00124b00e2e0000e':
+    friendly_name: ikea
 zotad:
   state_dir: $tmp/state
   cache_dir: $tmp/cache
   run_dir: $tmp/run
   index_url: $url/index.json
   downgrade_index_url: $url/index1.json
+  ikea_index_url: $url/ikea/version_info.json
+  ikea_test_index_url: $url/ikea-test/version_info.json
   max_concurrent_updates: 1
 $users
 EOF
@@ -432,9 +458,9 @@ m=$(mark)
 for d in $names; do
 	sim_ctl "join $d" >/dev/null || echo "# join $d failed"
 done
-check "thirteen devices join and are interviewed" wait_msg "$m" 30 \
+check "fourteen devices join and are interviewed" wait_msg "$m" 30 \
     "$T/bridge/devices" \
-    'len([d for d in j if d["model_id"].startswith("E2E")]) == 13'
+    'len([d for d in j if d["model_id"].startswith("E2E")]) == 14'
 
 check "Home Assistant discovery: an update entity for the lamp" \
     wait_msg 0 10 "homeassistant/update/$LAMP/update/config" \
@@ -589,9 +615,35 @@ check "override index: the local file installs" request update local \
     'j["status"] == "ok" and j["data"]["to"]["file_version"] ==
      0x02000000' 60
 
-# zotad-fetch takes IKEA's feed from a fixed URL, test or not, so a local
-# server cannot stand in for it.
-skip "ikea_ota_use_test_url: IKEA's feed URL is fixed, not local"
+# IKEA devices: the release feed, then ikea_ota_use_test_url switches
+# zotad-fetch to the test feed, which it reads at start.
+feed_hits() {
+	grep -c "GET /$1/version_info.json" "$tmp/httpd.log"
+}
+check "IKEA release feed: the device runs its latest version" \
+    request check ikea \
+    'j["status"] == "ok" and j["data"]["update_available"] is False'
+r=$(feed_hits ikea)
+t=$(feed_hits ikea-test)
+check "the release feed was asked, the test feed not ($r, $t requests)" \
+    test "$r" -gt 0 -a "$t" -eq 0
+stop fetch
+sed 's/^ota:$/&\
+  ikea_ota_use_test_url: true/' "$conf" >"$tmp/data/test-url.yaml"
+spawn fetch "$bin/zotad-fetch" -d -v -f "$tmp/data/test-url.yaml"
+until_ok 10 test -S "$tmp/run/fetch.sock"
+h=$(feed_hits ikea)
+check "ikea_ota_use_test_url: the test feed offers a newer version" \
+    request check ikea \
+    'j["status"] == "ok" and j["data"]["update_available"] is True and
+     j["data"]["source"].endswith("/ikea-test/ikea-2.ota")'
+r=$(feed_hits ikea)
+t=$(feed_hits ikea-test)
+check "the test feed was asked, the release feed not again ($r, $t)" \
+    test "$t" -gt 0 -a "$r" -eq "$h"
+check "the image from IKEA's test feed installs" request update ikea \
+    'j["status"] == "ok" and j["data"]["to"]["file_version"] ==
+     0x02000000' 60
 
 # zotadctl's device commands, on the same daemons.
 ctl() {

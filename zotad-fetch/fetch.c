@@ -107,7 +107,8 @@ fetch_sources(struct fetchd *fd)
 	fd->downgrade = fetch_src_new(conf->zotad.downgrade_index_url,
 	    OTAINDEX_SRC_DOWNGRADE);
 	fd->vendor = fetch_src_new(conf->ota.ikea_ota_use_test_url ?
-	    PROVIDER_IKEA_TEST_URL : PROVIDER_IKEA_URL, OTAINDEX_SRC_MAIN);
+	    conf->zotad.ikea_test_index_url : conf->zotad.ikea_index_url,
+	    OTAINDEX_SRC_MAIN);
 	if (fd->main == NULL || fd->downgrade == NULL || fd->vendor == NULL)
 		fatal("index sources");
 	fd->vendor->provider = provider_find("ikea");

@@ -179,13 +179,9 @@ int	fetch_cache_evict(const char *dir, uint64_t cap);
 /*
  * Vendor feeds (providers.c), turned into zigbee-OTA index entries and
  * consulted, after the override and the upgrade index, for devices of
- * their own manufacturer only.
+ * their own manufacturer only. IKEA's feed URLs are configuration keys.
  */
 
-#define PROVIDER_IKEA_URL \
-	"http://fw.ota.homesmart.ikea.net/feed/version_info.json"
-#define PROVIDER_IKEA_TEST_URL \
-	"http://fw.test.ota.homesmart.ikea.net/feed/version_info.json"
 #define PROVIDER_IKEA_MANUFACTURER	0x117c
 
 struct cJSON;
