@@ -8,13 +8,17 @@
  * tables of known keys, one table per section.
  */
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -28,6 +32,8 @@
 #define CFG_PATH_MAX	128	/* dotted key paths */
 #define CFG_MSG_MAX	384
 #define CFG_NAME_MAX	255	/* friendly names and topics */
+#define CFG_MAX_FILES	16	/* device files in one list */
+#define CFG_MAX_DEVICES	(CFG_MAX_NODES / 2)	/* in all files together */
 
 #define CFG_HIDE	0x01	/* a secret: never shown */
 
@@ -69,10 +75,27 @@ struct cfg_tree {
 	int		 ndocs;
 };
 
+/* A device file: its name in messages, and the file it resolved to. */
+struct cfg_devfile {
+	char		*shown;
+	char		*real;
+};
+
+/* Where a device was read, for messages about two of them. */
+struct cfg_origin {
+	const char	*file;
+	int		 line;
+};
+
 struct cfg_ctx {
 	const char	*file;		/* the file being read, for messages */
 	const char	*name;		/* the configuration file */
 	const char	*data_dir;
+	const char	*shown_dir;	/* the data dir as the user wrote it */
+	char		*real_dir;	/* the data dir, links resolved */
+	struct cfg_devfile files[CFG_MAX_FILES];
+	size_t		 nfiles;
+	struct cfg_origin *origins;	/* one per device */
 	char		*secret_path;
 	struct cfg_tree	 secrets;
 	int		 secrets_read;
@@ -112,7 +135,9 @@ struct cfg_section {
 
 struct cfg_named {
 	char		*name;
+	const char	*file;		/* for messages */
 	int		 line;
+	size_t		 seq;		/* the order read */
 };
 
 /* Messages. */
@@ -477,7 +502,35 @@ cfg_named_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(x->name, y->name)) != 0)
 		return (c);
-	return (x->line < y->line ? -1 : x->line > y->line);
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+/* DUP, seen before at FIRST: said at DUP's place, in DUP's file. */
+static int
+cfg_named_error(struct cfg_ctx *ctx, const struct cfg_named *dup,
+    const struct cfg_named *first, const char *path, const char *what)
+{
+	const char	*saved = ctx->file;
+	char		 shown[CFG_SHOW_BUF], full[CFG_PATH_MAX];
+	char		 at[PATH_MAX + 32];
+
+	if (strcmp(first->file, dup->file) == 0)
+		snprintf(at, sizeof(at), "line %d", first->line);
+	else
+		snprintf(at, sizeof(at), "%s:%d", first->file, first->line);
+	ctx->file = dup->file;
+	if (strcmp(what, "key") == 0) {
+		cfg_path(full, sizeof(full), path, dup->name);
+		cfg_quote(full, shown, sizeof(shown));
+		cfg_error(ctx, dup->line, NULL, "duplicate key %s (first at "
+		    "%s)", shown, at);
+	} else {
+		cfg_quote(dup->name, shown, sizeof(shown));
+		cfg_error(ctx, dup->line, path, "duplicate %s %s (first at "
+		    "%s)", what, shown, at);
+	}
+	ctx->file = saved;
+	return (-1);
 }
 
 /*
@@ -489,7 +542,6 @@ cfg_check_named(struct cfg_ctx *ctx, struct cfg_named *names, size_t n,
     const char *path, const char *what)
 {
 	const struct cfg_named	*dup = NULL, *first = NULL;
-	char			 shown[CFG_SHOW_BUF], full[CFG_PATH_MAX];
 	size_t			 i;
 
 	if (n < 2)
@@ -498,22 +550,14 @@ cfg_check_named(struct cfg_ctx *ctx, struct cfg_named *names, size_t n,
 	for (i = 1; i < n; i++) {
 		if (strcmp(names[i - 1].name, names[i].name) != 0)
 			continue;
-		if (dup == NULL || names[i].line < dup->line) {
+		if (dup == NULL || names[i].seq < dup->seq) {
 			dup = &names[i];
 			first = &names[i - 1];
 		}
 	}
 	if (dup == NULL)
 		return (0);
-	if (strcmp(what, "key") == 0) {
-		cfg_path(full, sizeof(full), path, dup->name);
-		cfg_quote(full, shown, sizeof(shown));
-		return (cfg_error(ctx, dup->line, NULL, "duplicate key %s "
-		    "(first at line %d)", shown, first->line));
-	}
-	cfg_quote(dup->name, shown, sizeof(shown));
-	return (cfg_error(ctx, dup->line, path, "duplicate %s %s (first at "
-	    "line %d)", what, shown, first->line));
+	return (cfg_named_error(ctx, dup, first, path, what));
 }
 
 static char *
@@ -551,7 +595,9 @@ cfg_check_keys(struct cfg_ctx *ctx, const struct cfg_node *map,
 	rc = 0;
 	for (i = 0, k = map->child; k != NULL; k = k->next->next, i++) {
 		names[i].name = k->text;
+		names[i].file = ctx->file;
 		names[i].line = k->line;
+		names[i].seq = i;
 		if (nocase && (names[i].name = cfg_lower(k->text)) == NULL)
 			rc = cfg_error(ctx, 0, NULL, "out of memory");
 	}
@@ -1519,31 +1565,31 @@ cfg_device(struct cfg_ctx *ctx, struct cfg_node *k, struct cfg_node *v,
 	return (0);
 }
 
-/* Friendly names are how MQTT requests name devices: one each. */
+/* Room for N more devices, and for where each was read. */
 static int
-cfg_check_friendly_names(struct cfg_ctx *ctx, const struct cfg_node *map)
+cfg_devices_grow(struct cfg_ctx *ctx, const struct cfg_node *map, size_t n)
 {
 	struct config		*cfg = ctx->cfg;
-	struct cfg_named	*names;
-	const struct cfg_node	*k;
-	size_t			 i;
-	int			 rc;
+	struct config_device	*d;
+	struct cfg_origin	*o;
+	size_t			 total = cfg->ndevices + n;
 
-	if ((names = calloc(cfg->ndevices + 1, sizeof(*names))) == NULL)
+	if (total > CFG_MAX_DEVICES)
+		return (cfg_error(ctx, map->line, "devices", "more than %d "
+		    "devices in all", CFG_MAX_DEVICES));
+	if ((d = reallocarray(cfg->devices, total + 1, sizeof(*d))) == NULL)
 		return (cfg_error(ctx, 0, NULL, "out of memory"));
-	for (i = 0, k = map->child; i < cfg->ndevices; i++, k = k->next->next) {
-		names[i].name = cfg->devices[i].friendly_name;
-		names[i].line = k->line;
-	}
-	rc = cfg_check_named(ctx, names, cfg->ndevices, "devices",
-	    "friendly_name");
-	free(names);
-	return (rc);
+	cfg->devices = d;
+	memset(d + cfg->ndevices, 0, (n + 1) * sizeof(*d));
+	if ((o = reallocarray(ctx->origins, total + 1, sizeof(*o))) == NULL)
+		return (cfg_error(ctx, 0, NULL, "out of memory"));
+	ctx->origins = o;
+	return (0);
 }
 
+/* The devices of MAP, keyed by IEEE address, after those read before. */
 static int
-cfg_walk_devices(struct cfg_ctx *ctx, struct cfg_node *map,
-    const char *path)
+cfg_devices_map(struct cfg_ctx *ctx, struct cfg_node *map, const char *path)
 {
 	struct config	*cfg = ctx->cfg;
 	struct cfg_node	*k;
@@ -1551,29 +1597,272 @@ cfg_walk_devices(struct cfg_ctx *ctx, struct cfg_node *map,
 
 	if (cfg_is_null(map))
 		return (0);
-	/*
-	 * XXX zigbee2mqtt can keep devices in other files ("devices:
-	 * devices.yaml", or a list of names); zotad reads them from this
-	 * file only, and says so rather than ignoring them.
-	 */
 	if (map->kind != CFG_MAP)
 		return (cfg_error(ctx, map->line, path, "expected a map keyed "
-		    "by IEEE address, found %s (device files are not "
-		    "supported)", cfg_kind_name(map->kind)));
+		    "by IEEE address, found %s", cfg_kind_name(map->kind)));
 	if (cfg_check_keys(ctx, map, path, 1) == -1)
 		return (-1);
 
 	for (k = map->child; k != NULL; k = k->next->next)
 		n++;
-	if ((cfg->devices = calloc(n ? n : 1, sizeof(*cfg->devices))) ==
-	    NULL)
-		return (cfg_error(ctx, 0, NULL, "out of memory"));
+	if (cfg_devices_grow(ctx, map, n) == -1)
+		return (-1);
 	for (k = map->child; k != NULL; k = k->next->next) {
+		ctx->origins[cfg->ndevices].file = ctx->file;
+		ctx->origins[cfg->ndevices].line = k->line;
 		if (cfg_device(ctx, k, k->next,
 		    &cfg->devices[cfg->ndevices++]) == -1)
 			return (-1);
 	}
-	return (cfg_check_friendly_names(ctx, map));
+	return (0);
+}
+
+static void
+cfg_devices_named(const struct cfg_ctx *ctx, struct cfg_named *names,
+    int by_name)
+{
+	struct config	*cfg = ctx->cfg;
+	size_t		 i;
+
+	for (i = 0; i < cfg->ndevices; i++) {
+		names[i].name = by_name ? cfg->devices[i].friendly_name :
+		    cfg->devices[i].ieee;
+		names[i].file = ctx->origins[i].file;
+		names[i].line = ctx->origins[i].line;
+		names[i].seq = i;
+	}
+}
+
+/*
+ * A device listed in two files is a mistake zigbee2mqtt would hide by
+ * merging them. Friendly names are how MQTT requests name devices: one
+ * each, across all files.
+ */
+static int
+cfg_devices_check(struct cfg_ctx *ctx)
+{
+	struct config		*cfg = ctx->cfg;
+	struct cfg_named	*names;
+	int			 rc;
+
+	if ((names = calloc(cfg->ndevices + 1, sizeof(*names))) == NULL)
+		return (cfg_error(ctx, 0, NULL, "out of memory"));
+	cfg_devices_named(ctx, names, 0);
+	rc = cfg_check_named(ctx, names, cfg->ndevices, "devices", "device");
+	if (rc == 0) {
+		cfg_devices_named(ctx, names, 1);
+		rc = cfg_check_named(ctx, names, cfg->ndevices, "devices",
+		    "friendly_name");
+	}
+	free(names);
+	return (rc);
+}
+
+/* Device files. */
+
+static const struct cfg_key cfg_devfile_key = {
+	.name = "devices", .allowed = "a file in the data dir"
+};
+
+static int
+cfg_devfile_name(struct cfg_ctx *ctx, const struct cfg_node *n,
+    const char *path)
+{
+	if (n->kind != CFG_SCALAR)
+		return (cfg_type_error(ctx, n, path, "a file name"));
+	if (n->secret_ref || strncmp(n->text, "!secret ", 8) == 0)
+		return (cfg_error(ctx, n->line, path, "!secret names a value, "
+		    "not a file"));
+	if (cfg_is_null(n) || n->text[0] == '\0' ||
+	    strlen(n->text) >= PATH_MAX || cfg_has_ctl(n->text))
+		return (cfg_bad(ctx, &cfg_devfile_key, n, path,
+		    "is not a file name"));
+	return (0);
+}
+
+/* NAME, relative to DIR unless absolute. */
+static char *
+cfg_join(const char *dir, const char *name)
+{
+	char	*p;
+
+	if (name[0] == '/')
+		return (strdup(name));
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		return (NULL);
+	return (p);
+}
+
+static int
+cfg_in_dir(const char *dir, const char *path)
+{
+	size_t	 len = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return (1);
+	return (strncmp(path, dir, len) == 0 &&
+	    (path[len] == '/' || path[len] == '\0'));
+}
+
+/*
+ * Device files are read before any privilege is dropped, so they must
+ * be in the data dir, also once links and ".." are resolved.
+ */
+static int
+cfg_devfile_resolve(struct cfg_ctx *ctx, const struct cfg_node *ref,
+    const char *path, struct cfg_devfile *f)
+{
+	char	*full;
+	size_t	 i;
+
+	if ((full = cfg_join(ctx->data_dir, ref->text)) == NULL ||
+	    (f->shown = cfg_join(ctx->shown_dir, ref->text)) == NULL) {
+		free(full);
+		return (cfg_error(ctx, 0, NULL, "out of memory"));
+	}
+	f->real = realpath(full, NULL);
+	free(full);
+	if (f->real == NULL)
+		return (cfg_error(ctx, ref->line, path, "cannot read %s: %s",
+		    f->shown, strerror(errno)));
+	if (ctx->real_dir == NULL &&
+	    (ctx->real_dir = realpath(ctx->data_dir, NULL)) == NULL)
+		return (cfg_error(ctx, ref->line, path, "cannot resolve the "
+		    "data dir %s: %s", ctx->data_dir, strerror(errno)));
+	if (!cfg_in_dir(ctx->real_dir, f->real))
+		return (cfg_bad(ctx, &cfg_devfile_key, ref, path,
+		    "leads outside the data dir"));
+	for (i = 0; &ctx->files[i] != f; i++)
+		if (strcmp(ctx->files[i].real, f->real) == 0)
+			return (cfg_error(ctx, ref->line, path, "%s is listed "
+			    "twice", f->shown));
+	return (0);
+}
+
+static int
+cfg_read_fd(int fd, size_t size, uint8_t **bufp, size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 saved;
+
+	if ((buf = malloc(size + 1)) == NULL)
+		return (-1);
+	while (len < size && (n = read(fd, buf + len, size - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			free(buf);
+			errno = saved;
+			return (-1);
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return (0);
+}
+
+/*
+ * Opened without following a link swapped in since the check, and
+ * without waiting on a FIFO; only a regular file within the size limit
+ * of the configuration file is read.
+ */
+static int
+cfg_devfile_read(struct cfg_ctx *ctx, const struct cfg_node *ref,
+    const char *path, const struct cfg_devfile *f, uint8_t **bufp,
+    size_t *lenp)
+{
+	struct stat	 st;
+	int		 fd, rc = -1;
+
+	if ((fd = open(f->real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return (cfg_error(ctx, ref->line, path, "cannot read %s: %s",
+		    f->shown, strerror(errno)));
+	if (fstat(fd, &st) == -1)
+		cfg_error(ctx, ref->line, path, "cannot read %s: %s",
+		    f->shown, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		cfg_error(ctx, ref->line, path, "cannot read %s: not a "
+		    "regular file", f->shown);
+	else if (st.st_size > CONFIG_FILE_MAX)
+		cfg_error(ctx, ref->line, path, "%s is larger than %d bytes",
+		    f->shown, CONFIG_FILE_MAX);
+	else if (cfg_read_fd(fd, (size_t)st.st_size, bufp, lenp) == -1)
+		cfg_error(ctx, ref->line, path, "cannot read %s: %s",
+		    f->shown, strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return (rc);
+}
+
+/* The device file REF names, parsed as the configuration file is. */
+static int
+cfg_devices_file(struct cfg_ctx *ctx, const struct cfg_node *ref,
+    const char *path)
+{
+	const char		*saved = ctx->file;
+	struct cfg_devfile	*f;
+	struct cfg_tree		 tree;
+	uint8_t			*buf = NULL;
+	size_t			 len = 0;
+	int			 rc;
+
+	if (cfg_devfile_name(ctx, ref, path) == -1)
+		return (-1);
+	if (ctx->nfiles == CFG_MAX_FILES)
+		return (cfg_error(ctx, ref->line, path, "more than %d device "
+		    "files", CFG_MAX_FILES));
+	f = &ctx->files[ctx->nfiles++];
+	if (cfg_devfile_resolve(ctx, ref, path, f) == -1 ||
+	    cfg_devfile_read(ctx, ref, path, f, &buf, &len) == -1)
+		return (-1);
+
+	memset(&tree, 0, sizeof(tree));
+	ctx->file = f->shown;
+	rc = cfg_tree_parse(ctx, (const char *)buf, len, &tree);
+	if (rc == 0 && tree.root != NULL)
+		rc = cfg_devices_map(ctx, tree.root, "devices");
+	ctx->file = saved;
+	cfg_tree_free(&tree);
+	free(buf);
+	return (rc);
+}
+
+/*
+ * As zigbee2mqtt: the devices themselves, or a device file, or a list
+ * of them, relative to the data dir. Unlike zigbee2mqtt, a missing file
+ * is an error, not an empty one, and a device may be in one file only.
+ */
+static int
+cfg_walk_devices(struct cfg_ctx *ctx, struct cfg_node *n, const char *path)
+{
+	struct cfg_node	*item;
+	char		 sub[CFG_PATH_MAX];
+	size_t		 i = 0;
+	int		 rc = 0;
+
+	if (cfg_is_null(n))
+		return (0);
+	if (n->kind == CFG_MAP)
+		rc = cfg_devices_map(ctx, n, path);
+	else if (n->kind == CFG_SCALAR)
+		rc = cfg_devices_file(ctx, n, path);
+	else {
+		for (item = n->child; rc == 0 && item != NULL;
+		    item = item->next) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i++);
+			rc = cfg_devices_file(ctx, item, sub);
+		}
+	}
+	if (rc == 0)
+		rc = cfg_devices_check(ctx);
+	return (rc);
 }
 
 /* The top level. */
@@ -1735,6 +2024,19 @@ cfg_new(struct cfg_ctx *ctx, const char *name, const char *data_dir)
 	return (cfg);
 }
 
+static void
+cfg_ctx_free(struct cfg_ctx *ctx)
+{
+	size_t	 i;
+
+	for (i = 0; i < ctx->nfiles; i++) {
+		free(ctx->files[i].shown);
+		free(ctx->files[i].real);
+	}
+	free(ctx->origins);
+	free(ctx->real_dir);
+}
+
 /* SHOWN_DIR is the data dir as the user wrote it, for messages. */
 static struct config *
 cfg_load(const char *buf, size_t len, const char *name,
@@ -1749,6 +2051,7 @@ cfg_load(const char *buf, size_t len, const char *name,
 	memset(&tree, 0, sizeof(tree));
 	ctx.file = ctx.name = name;
 	ctx.data_dir = data_dir;
+	ctx.shown_dir = shown_dir;
 	ctx.err = err;
 	ctx.errlen = err != NULL ? errlen : 0;
 	if (len > CONFIG_FILE_MAX) {
@@ -1775,6 +2078,7 @@ cfg_load(const char *buf, size_t len, const char *name,
 	cfg_tree_free(&tree);
 	cfg_tree_free(&ctx.secrets);
 	free(ctx.secret_path);
+	cfg_ctx_free(&ctx);
 	return (cfg);
 }
 

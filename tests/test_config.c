@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +435,8 @@ static struct error_case error_cases[] = {
 	{ "network-key-hidden.yaml", "2: advanced.network_key[15]: "
 	  "'<hidden>' is out of range (0 to 255)" },
 	{ "alias.yaml", "3: YAML aliases (*name) are not supported" },
+	{ "files-missing.yaml", "4: devices[1]: cannot read " DATA
+	  "/no-such-devices.yaml: No such file or directory" },
 };
 
 static void
@@ -592,12 +597,283 @@ test_devices(void **state)
 	expect_text_error("devices:\n  '0x0000000000000001': lamp\n",
 	    DATA "/inline.yaml:2: devices.0x0000000000000001: expected a map,"
 	    " found a value");
-	expect_text_error("devices: devices.yaml\n",
-	    DATA "/inline.yaml:1: devices: expected a map keyed by IEEE "
-	    "address, found a value (device files are not supported)");
 	expect_text_error("devices:\n  '0x00000000000001': {}\n",
 	    DATA "/inline.yaml:2: devices: '0x00000000000001' is not an IEEE "
 	    "address (0x and 16 hex digits)");
+}
+
+/* As expect_text_error, with each '@' in WANT standing for the data dir. */
+static void
+expect_text_error_at(const char *text, const char *want)
+{
+	char	 full[ERRLEN];
+	size_t	 o = 0;
+
+	for (; *want != '\0' && o + 1 < sizeof(full); want++) {
+		if (*want != '@') {
+			full[o++] = *want;
+			continue;
+		}
+		o += (size_t)snprintf(full + o, sizeof(full) - o, "%s",
+		    data_dir());
+		if (o >= sizeof(full))
+			fail_msg("expected message too long");
+	}
+	full[o] = '\0';
+	expect_text_error(text, full);
+}
+
+/* zigbee2mqtt's "devices: [a.yaml, b.yaml]": the files, merged in order. */
+static void
+test_device_files(void **state)
+{
+	struct config			*cfg = load_ok(DATA "/files.yaml");
+	const struct config_device	*d = cfg->devices;
+
+	(void)state;
+	assert_int_equal(cfg->ndevices, 3);
+	assert_string_equal(d[0].ieee, "0x00124b00beef0001");
+	assert_string_equal(d[0].friendly_name, "kitchen/ceiling light");
+	assert_int_equal(d[0].retain, 1);
+	assert_int_equal(d[0].qos, 2);
+	/* !secret works in device files as in the configuration. */
+	assert_string_equal(d[1].ieee, "0x00158d0001a2b3c4");
+	assert_string_equal(d[1].friendly_name, "hall sensor");
+	assert_int_equal(d[1].disable_automatic_update_check, 1);
+	assert_string_equal(d[2].ieee, "0xa4c138aabbccddee");
+	assert_string_equal(d[2].friendly_name, "0xa4c138aabbccddee");
+	assert_int_equal(d[2].qos, 1);
+	assert_ptr_equal(config_device_by_name(cfg, "hall sensor"), &d[1]);
+	/* groups.yaml does not exist: group files are not read. */
+	assert_int_equal(cfg->nwarnings, 0);
+	config_free(cfg);
+}
+
+static void
+expect_devices(const char *text, size_t n)
+{
+	struct config	*cfg;
+	char		 err[ERRLEN] = "";
+
+	if ((cfg = load_text(text, err)) == NULL)
+		fail_msg("%s: %s", text, err);
+	assert_int_equal(cfg->ndevices, n);
+	assert_int_equal(cfg->nwarnings, 0);
+	config_free(cfg);
+}
+
+static void
+test_device_file_forms(void **state)
+{
+	char	 text[PATH_MAX + 64];
+
+	(void)state;
+	expect_devices("devices: devices-two.yaml\n", 1);
+	expect_devices("devices: [devices-empty.yaml, devices-two.yaml]\n",
+	    1);
+	expect_devices("devices: []\n", 0);
+	expect_devices("devices: nosecret/../devices-one.yaml\n", 2);
+	/* An absolute name is fine when it is in the data dir. */
+	snprintf(text, sizeof(text), "devices: %s/devices-two.yaml\n",
+	    data_dir());
+	expect_devices(text, 1);
+	/* Groups are zigbee2mqtt's; whatever form they take is left. */
+	expect_devices("groups: [no-such-groups.yaml, /etc/passwd]\n", 0);
+	expect_devices("groups: no-such-groups.yaml\n", 0);
+}
+
+/* Mistakes inside a device file are reported in that file. */
+static void
+test_device_file_contents(void **state)
+{
+	(void)state;
+	expect_text_error_at("devices: devices-notmap.yaml\n",
+	    "@/devices-notmap.yaml:2: devices: expected a map keyed by IEEE "
+	    "address, found a list");
+	expect_text_error_at("devices: devices-bad.yaml\n",
+	    "@/devices-bad.yaml:3: devices.0x0000000000000001.qos: '3' is out "
+	    "of range (0, 1 or 2)");
+	expect_text_error_at("devices: devices-deep.yaml\n",
+	    "@/devices-deep.yaml:2: nested deeper than 32 levels");
+	expect_text_error_at("devices: [devices-one.yaml, devices-dup.yaml]\n",
+	    "@/devices-dup.yaml:3: devices: duplicate device "
+	    "'0x00158d0001a2b3c4' (first at @/devices-one.yaml:7)");
+	expect_text_error_at("devices:\n  - devices-one.yaml\n"
+	    "  - devices-dupname.yaml\n",
+	    "@/devices-dupname.yaml:2: devices: duplicate friendly_name "
+	    "'kitchen/ceiling light' (first at @/devices-one.yaml:2)");
+	expect_text_error_at("devices: [devices-two.yaml, syntax.yaml]\n",
+	    "@/syntax.yaml:3: YAML syntax error: did not find expected key "
+	    "(while parsing a block mapping at line 1)");
+}
+
+/* Wrong names, and names that lead outside the data dir. */
+static void
+test_device_file_names(void **state)
+{
+	(void)state;
+	expect_text_error_at("devices: [devices-two.yaml, no-such.yaml]\n",
+	    DATA "/inline.yaml:1: devices[1]: cannot read @/no-such.yaml: No "
+	    "such file or directory");
+	expect_text_error_at("devices: nosecret\n",
+	    DATA "/inline.yaml:1: devices: cannot read @/nosecret: not a "
+	    "regular file");
+	expect_text_error_at("devices: [devices-two.yaml, ./devices-two.yaml]"
+	    "\n", DATA "/inline.yaml:1: devices[1]: @/./devices-two.yaml is "
+	    "listed twice");
+	expect_text_error("devices: ../../test_config.c\n",
+	    DATA "/inline.yaml:1: devices: '../../test_config.c' leads "
+	    "outside the data dir (a file in the data dir)");
+	expect_text_error("devices:\n  - /etc/passwd\n",
+	    DATA "/inline.yaml:2: devices[0]: '/etc/passwd' leads outside the "
+	    "data dir (a file in the data dir)");
+	expect_text_error("devices: !secret mqtt_user\n",
+	    DATA "/inline.yaml:1: devices: !secret names a value, not a file");
+	expect_text_error("devices: [{a: 1}]\n",
+	    DATA "/inline.yaml:1: devices[0]: expected a file name, found a "
+	    "map");
+	expect_text_error("devices: ['']\n",
+	    DATA "/inline.yaml:1: devices[0]: '' is not a file name (a file "
+	    "in the data dir)");
+}
+
+/* A scratch data dir, with a file outside it, for what git cannot hold. */
+struct scratch {
+	char	 top[32];
+	char	 data[64];
+	char	 conf[96];
+};
+
+static void
+scratch_file(const struct scratch *s, const char *name, const char *text)
+{
+	char	 path[128];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", s->data, name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Load "devices: DEVICES" from the scratch dir; expect error WANT. */
+static void
+scratch_expect(const struct scratch *s, const char *devices,
+    const char *want)
+{
+	struct config	*cfg;
+	char		 text[256], full[ERRLEN], err[ERRLEN] = "";
+
+	snprintf(text, sizeof(text), "devices: %s\n", devices);
+	scratch_file(s, "configuration.yaml", text);
+	snprintf(full, sizeof(full), "%s:1: %s", s->conf, want);
+	cfg = config_load(s->conf, err, sizeof(err));
+	if (cfg != NULL) {
+		config_free(cfg);
+		fail_msg("accepted: %s", text);
+	}
+	assert_string_equal(err, full);
+}
+
+static void
+scratch_huge(const struct scratch *s)
+{
+	char	 path[128], want[256];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/huge.yaml", s->data);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fseek(f, CONFIG_FILE_MAX, SEEK_SET), 0);
+	assert_int_equal(fputc('\n', f), '\n');
+	assert_int_equal(fclose(f), 0);
+	snprintf(want, sizeof(want), "devices: %s is larger than 1048576 "
+	    "bytes", path);
+	scratch_expect(s, "huge.yaml", want);
+	unlink(path);
+}
+
+static void
+scratch_links(const struct scratch *s)
+{
+	char	 path[128], want[256];
+
+	snprintf(path, sizeof(path), "%s/loop.yaml", s->data);
+	assert_int_equal(symlink("loop.yaml", path), 0);
+	snprintf(want, sizeof(want), "devices: cannot read %s: Too many "
+	    "levels of symbolic links", path);
+	scratch_expect(s, "loop.yaml", want);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/link.yaml", s->data);
+	assert_int_equal(symlink("../outside.yaml", path), 0);
+	scratch_expect(s, "link.yaml", "devices: 'link.yaml' leads outside "
+	    "the data dir (a file in the data dir)");
+	unlink(path);
+}
+
+/* Opening a FIFO for reading would wait for a writer, for ever. */
+static void
+scratch_fifo(const struct scratch *s)
+{
+	char	 path[128], want[256];
+
+	snprintf(path, sizeof(path), "%s/fifo.yaml", s->data);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(want, sizeof(want), "devices: cannot read %s: not a "
+	    "regular file", path);
+	alarm(30);
+	scratch_expect(s, "fifo.yaml", want);
+	alarm(0);
+	unlink(path);
+}
+
+static void
+scratch_many(const struct scratch *s)
+{
+	char	 list[256], name[16], path[128];
+	size_t	 o, i;
+
+	o = (size_t)snprintf(list, sizeof(list), "[");
+	for (i = 0; i < 17; i++) {
+		snprintf(name, sizeof(name), "d%zu.yaml", i);
+		scratch_file(s, name, "{}\n");
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+		    i > 0 ? ", " : "", name);
+	}
+	snprintf(list + o, sizeof(list) - o, "]");
+	scratch_expect(s, list, "devices[16]: more than 16 device files");
+	for (i = 0; i < 17; i++) {
+		snprintf(path, sizeof(path), "%s/d%zu.yaml", s->data, i);
+		unlink(path);
+	}
+}
+
+static void
+test_device_files_hostile(void **state)
+{
+	struct scratch	 s;
+	char		 path[128];
+
+	(void)state;
+	snprintf(s.top, sizeof(s.top), "/tmp/zotad-config-XXXXXX");
+	assert_non_null(mkdtemp(s.top));
+	snprintf(s.data, sizeof(s.data), "%s/data", s.top);
+	snprintf(s.conf, sizeof(s.conf), "%s/configuration.yaml", s.data);
+	assert_int_equal(mkdir(s.data, 0700), 0);
+	scratch_file(&s, "../outside.yaml", "{}\n");
+	snprintf(path, sizeof(path), "%s/outside.yaml", s.top);
+
+	scratch_huge(&s);
+	scratch_links(&s);
+	scratch_fifo(&s);
+	scratch_many(&s);
+	scratch_expect(&s, "../outside.yaml", "devices: '../outside.yaml' "
+	    "leads outside the data dir (a file in the data dir)");
+
+	unlink(s.conf);
+	unlink(path);
+	assert_int_equal(rmdir(s.data), 0);
+	assert_int_equal(rmdir(s.top), 0);
 }
 
 static void
@@ -738,7 +1014,7 @@ test_adapter_names(void **state)
 	{ error_cases[i].file, test_error_file, NULL, NULL, &error_cases[i] }
 #define NERROR_CASES	(sizeof(error_cases) / sizeof(error_cases[0]))
 
-_Static_assert(NERROR_CASES == 14, "list every error case in main()");
+_Static_assert(NERROR_CASES == 15, "list every error case in main()");
 
 int
 main(void)
@@ -753,12 +1029,17 @@ main(void)
 		ERROR_CASE(0), ERROR_CASE(1), ERROR_CASE(2), ERROR_CASE(3),
 		ERROR_CASE(4), ERROR_CASE(5), ERROR_CASE(6), ERROR_CASE(7),
 		ERROR_CASE(8), ERROR_CASE(9), ERROR_CASE(10), ERROR_CASE(11),
-		ERROR_CASE(12), ERROR_CASE(13),
+		ERROR_CASE(12), ERROR_CASE(13), ERROR_CASE(14),
 		cmocka_unit_test(test_secret_never_in_messages),
 		cmocka_unit_test(test_oversized_file),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_yaml_abuse),
 		cmocka_unit_test(test_devices),
+		cmocka_unit_test(test_device_files),
+		cmocka_unit_test(test_device_file_forms),
+		cmocka_unit_test(test_device_file_contents),
+		cmocka_unit_test(test_device_file_names),
+		cmocka_unit_test(test_device_files_hostile),
 		cmocka_unit_test(test_network_values),
 		cmocka_unit_test(test_mqtt_values),
 		cmocka_unit_test(test_other_sections),
