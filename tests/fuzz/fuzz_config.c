@@ -21,6 +21,9 @@ static const char fuzz_secrets[] =
     "section: {server: 'mqtt://localhost', keepalive: 10}\n"
     "number: 42\n";
 
+/* The device file an input may name, written from the input itself. */
+#define FUZZ_DEVICES	"devices.yaml"
+
 static char	 fuzz_dir[] = "/tmp/zotad-fuzz-config-XXXXXX";
 
 static void
@@ -29,6 +32,8 @@ fuzz_cleanup(void)
 	char	 path[sizeof(fuzz_dir) + 32];
 
 	snprintf(path, sizeof(path), "%s/%s", fuzz_dir, CONFIG_SECRET_FILE);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", fuzz_dir, FUZZ_DEVICES);
 	unlink(path);
 	rmdir(fuzz_dir);
 }
@@ -54,6 +59,32 @@ fuzz_data_dir(void)
 	return (fuzz_dir);
 }
 
+/*
+ * An input is the configuration text, then optionally a NUL byte and
+ * the text of devices.yaml in the data dir, so that "devices:
+ * devices.yaml" reaches a device file the fuzzer writes. Without a NUL
+ * the file is missing. Returns the length of the configuration.
+ */
+static size_t
+fuzz_device_file(const char *dir, const uint8_t *data, size_t size)
+{
+	const uint8_t	*nul = memchr(data, '\0', size);
+	char		 path[sizeof(fuzz_dir) + 32];
+	size_t		 len;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, FUZZ_DEVICES);
+	if (nul == NULL) {
+		unlink(path);
+		return (size);
+	}
+	len = size - (size_t)(nul - data) - 1;
+	if ((f = fopen(path, "w")) == NULL ||
+	    (len > 0 && fwrite(nul + 1, 1, len, f) != len) || fclose(f) != 0)
+		abort();
+	return ((size_t)(nul - data));
+}
+
 /* What the loader promises about a configuration it accepts. */
 static void
 fuzz_config_check(const struct config *cfg, int secret_in_input)
@@ -71,7 +102,10 @@ fuzz_config_check(const struct config *cfg, int secret_in_input)
 		    cfg->devices[i].friendly_name == NULL ||
 		    cfg->devices[i].qos < 0 || cfg->devices[i].qos > 2)
 			abort();
+		/* One entry per device and per name, across all files. */
 		if (config_device_by_addr(cfg, cfg->devices[i].ieee_addr) !=
+		    &cfg->devices[i] ||
+		    config_device_by_name(cfg, cfg->devices[i].friendly_name) !=
 		    &cfg->devices[i])
 			abort();
 	}
@@ -84,13 +118,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config	*cfg;
+	const char	*dir = fuzz_data_dir();
 	char		 err[512];
+	size_t		 len;
 	int		 secret_in_input;
 
 	/* The secret text written into the input itself may be shown. */
 	secret_in_input = memmem(data, size, "s3cr3t", 6) != NULL;
-	cfg = config_load_buffer((const char *)data, size, "fuzz.yaml",
-	    fuzz_data_dir(), err, sizeof(err));
+	len = fuzz_device_file(dir, data, size);
+	cfg = config_load_buffer((const char *)data, len, "fuzz.yaml", dir,
+	    err, sizeof(err));
 	if (cfg == NULL) {
 		/* A secret must never reach a message. */
 		if (err[0] == '\0' ||
