@@ -14,7 +14,7 @@
  * field below has its default applied, so the daemons read them directly.
  */
 
-#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes, config and secrets */
+#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes, each file read */
 #define CONFIG_SECRET_FILE	"secret.yaml"	/* beside the config file */
 #define CONFIG_IEEE_LEN		18		/* "0x" and 16 hex digits */
 #define CONFIG_EXT_PAN_ID_LEN	8		/* bytes */
@@ -136,7 +136,9 @@ struct config {
 	struct config_advanced	 advanced;
 	struct config_zotad	 zotad;
 
-	struct config_device	*devices;	/* in file order */
+	/* In the order read: the configuration file's, or each device
+	 * file's in turn. */
+	struct config_device	*devices;
 	size_t			 ndevices;
 
 	/* Unknown keys, "FILE:LINE: unknown key 'a.b'", for the log. */
@@ -146,7 +148,8 @@ struct config {
 
 /*
  * Read and check the configuration file PATH (and its secret.yaml when a
- * value says "!secret NAME"). An empty file means all defaults. Returns
+ * value says "!secret NAME", and the device files "devices:" names, which
+ * must be in the data dir). An empty file means all defaults. Returns
  * the configuration, or NULL with a one-line message in ERR that names
  * the file, the line, the key, the bad value and what is allowed. Secret
  * values never appear in ERR.
@@ -155,8 +158,8 @@ struct config	*config_load(const char *path, char *err, size_t errlen);
 
 /*
  * The same for LEN bytes of BUF, which need not be NUL-terminated. NAME
- * is used in messages; DATA_DIR must be absolute: secrets and relative
- * paths are looked up there.
+ * is used in messages; DATA_DIR must be absolute: secrets, device files
+ * and relative paths are looked up there.
  */
 struct config	*config_load_buffer(const char *buf, size_t len,
 		    const char *name, const char *data_dir, char *err,
