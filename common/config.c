@@ -1660,8 +1660,9 @@ cfg_devices_check(struct cfg_ctx *ctx)
 
 /* Device files. */
 
+/* Only for messages: a device file is not a key of its own. */
 static const struct cfg_key cfg_devfile_key = {
-	.name = "devices", .allowed = "a file in the data dir"
+	.allowed = "a file in the data dir"
 };
 
 static int
