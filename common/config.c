@@ -1706,8 +1706,9 @@ cfg_in_dir(const char *dir, const char *path)
 }
 
 /*
- * Device files are read before any privilege is dropped, so they must
- * be in the data dir, also once links and ".." are resolved.
+ * A daemon started as root reads device files before it drops its
+ * privileges, so they must be in the data dir, also once links and ".."
+ * are resolved.
  */
 static int
 cfg_devfile_resolve(struct cfg_ctx *ctx, const struct cfg_node *ref,
