@@ -192,6 +192,13 @@ zs_status(const struct mt_frame *f)
 	return (f->data[0]);
 }
 
+/*
+ * Each start-up callback first checks that its step still runs: a link
+ * loss or a restart flushes the request of the step it cut short, and
+ * that answer (NULL) must not schedule a retry against a link that is
+ * gone, nor run a step twice once the link is back.
+ */
+
 static void
 zs_ping_cb(const struct mt_frame *f, void *arg)
 {
@@ -225,6 +232,8 @@ zs_version_cb(const struct mt_frame *f, void *arg)
 	struct zstack	*zs = arg;
 	struct brd	 r;
 
+	if (zs->step != ZS_VERSION)
+		return;
 	if (f == NULL || f->subsys != MT_SUBSYS_SYS) {
 		zs_fail(zs, "no answer to SYS_VERSION");
 		return;
@@ -245,7 +254,9 @@ zs_ext_addr_cb(const struct mt_frame *f, void *arg)
 	struct zstack	*zs = arg;
 	struct brd	 r;
 
-	if (f == NULL || f->len < 8) {
+	if (zs->step != ZS_EXT_ADDR)
+		return;
+	if (f == NULL || f->subsys != MT_SUBSYS_SYS || f->len < 8) {
 		zs_fail(zs, "no answer to SYS_GET_EXT_ADDR");
 		return;
 	}
@@ -285,6 +296,8 @@ zs_nib_cb(const struct mt_frame *f, void *arg)
 	struct brd	 r;
 	uint8_t		 st, n;
 
+	if (zs->step != ZS_READ_NIB)
+		return;
 	if (f == NULL || f->subsys != MT_SUBSYS_SYS) {
 		zs_fail(zs, "no answer to the NIB read");
 		return;
@@ -312,6 +325,8 @@ zs_device_info_cb(const struct mt_frame *f, void *arg)
 {
 	struct zstack	*zs = arg;
 
+	if (zs->step != ZS_DEVICE_INFO)
+		return;
 	if (zs_status(f) != 0 || f->len < 13) {
 		zs_fail(zs, "no answer to UTIL_GET_DEVICE_INFO");
 		return;
@@ -336,6 +351,9 @@ zs_step_srsp_cb(const struct mt_frame *f, void *arg)
 	int		 st = zs_status(f);
 	enum zs_step	 next;
 
+	if (zs->step != ZS_STARTUP && zs->step != ZS_COMMISSION &&
+	    zs->step != ZS_ACTIVE_EP)
+		return;
 	/* ZDO_STARTUP_FROM_APP: 0 restored, 1 new network, 2 failed. */
 	if (st != 0 && !(zs->step == ZS_STARTUP && st == 1)) {
 		zs_fail(zs, "the adapter refused a start-up request");
@@ -471,6 +489,8 @@ zs_nv_write_cb(const struct mt_frame *f, void *arg)
 	struct zstack	*zs = arg;
 	int		 st = zs_status(f);
 
+	if (zs->step != ZS_NV_WRITE && zs->step != ZS_MARK_CONFIGURED)
+		return;
 	if (zs->nv_created == 0) {
 		/* ITEM_INIT: 9 created with our value, 0 already there. */
 		if (st == 0x09)
@@ -528,6 +548,8 @@ zs_simple_srsp_cb(const struct mt_frame *f, void *arg)
 {
 	struct zstack	*zs = arg;
 
+	if (zs->step != ZS_CHANNEL_PRIMARY && zs->step != ZS_CHANNEL_SECONDARY)
+		return;
 	if (zs_status(f) != 0) {
 		zs_fail(zs, "the adapter refused a channel setting");
 		return;
@@ -540,6 +562,8 @@ zs_register_cb(const struct mt_frame *f, void *arg)
 {
 	struct zstack	*zs = arg;
 
+	if (zs->step != ZS_REGISTER)
+		return;
 	if (zs_status(f) != 0) {
 		log_warnx("adapter: endpoint %u not registered (status %d)",
 		    zs_endpoints[zs->idx].id, zs_status(f));
@@ -988,6 +1012,8 @@ struct zs_zdo {
 	struct zstack		*zs;
 	uint16_t		 nwk;
 	struct mtr_waiter	*waiter;
+	int			 srsp_done;
+	int			 answered;	/* CB has been called */
 	adapter_zdo_cb		*cb;
 	void			*arg;
 };
@@ -1005,11 +1031,15 @@ zs_zdo_rsp_cb(const struct mt_frame *f, void *arg)
 {
 	struct zs_zdo	*z = arg;
 
+	z->waiter = NULL;
 	if (f == NULL)
 		z->cb(NULL, 0, z->arg);
 	else
 		z->cb(f->data + 2, f->len - 2u, z->arg);
-	free(z);
+	z->answered = 1;
+	/* The answer beat its SRSP (one lost, or late): wait for that. */
+	if (z->srsp_done)
+		free(z);
 }
 
 static void
@@ -1017,6 +1047,11 @@ zs_zdo_srsp_cb(const struct mt_frame *f, void *arg)
 {
 	struct zs_zdo	*z = arg;
 
+	z->srsp_done = 1;
+	if (z->answered) {
+		free(z);
+		return;
+	}
 	if (zs_status(f) == 0)
 		return;
 	mtr_wait_cancel(z->waiter);
