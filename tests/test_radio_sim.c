@@ -716,7 +716,7 @@ test_import(void **state)
 	assert_int_equal(jnum(res.parameters, "device.ota_endpoint"), 11);
 	assert_string_equal(jstr(res.parameters, "device.interview"), "done");
 	ipc_result_clear(&res);
-	fx_path(path, sizeof(path), "state/devices.json");
+	fx_path(path, sizeof(path), "state/radio/devices.json");
 	assert_int_equal(access(path, F_OK), 0);
 }
 

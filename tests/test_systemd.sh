@@ -112,8 +112,9 @@ fi
 
 # sysusers.d and tmpfiles.d, applied to an empty root.
 if ! have systemd-sysusers || ! have systemd-tmpfiles; then
-	skip "systemd-sysusers or systemd-tmpfiles not installed"
-	skip "systemd-sysusers or systemd-tmpfiles not installed"
+	for i in 1 2 3 4 5; do
+		skip "systemd-sysusers or systemd-tmpfiles not installed"
+	done
 else
 	mkdir -p "$tmp/sys/etc"
 	grep '^dialout:' /etc/group >"$tmp/sys/etc/group"
@@ -130,12 +131,35 @@ else
 	fi
 	systemd-tmpfiles --root="$tmp/sys" --create \
 	    "$PWD/config/systemd/tmpfiles.d/zotad.conf" >"$tmp/err" 2>&1
-	if [ "$(stat -c %a "$tmp/sys/var/lib/zotad")" = 1770 ] &&
+	if [ "$(stat -c %a "$tmp/sys/var/lib/zotad")" = 755 ] &&
 	    [ "$(stat -c %a "$tmp/sys/var/cache/zotad")" = 700 ] &&
 	    [ -d "$tmp/sys/run/zotad" ] && [ -d "$tmp/sys/etc/zotad" ]; then
 		ok "tmpfiles.d makes the state, cache, run and config dirs"
 	else
 		not_ok "tmpfiles.d makes the state, cache, run and config dirs"
+	fi
+	# Each daemon's state dir is its user's alone: uid, gid and mode.
+	for d in radio fetch; do
+		want=$(awk -F: -v u="zotad-$d" '$1 == u { print $3 ":" $4 }' \
+		    "$tmp/sys/etc/passwd")
+		got=$(stat -c %u:%g "$tmp/sys/var/lib/zotad/$d")
+		if [ -n "$want" ] && [ "$got" = "$want" ] &&
+		    [ "$(stat -c %a "$tmp/sys/var/lib/zotad/$d")" = 700 ]; then
+			ok "tmpfiles.d gives zotad-$d its own state dir, mode 700"
+		else
+			echo "$d/ is $got, zotad-$d is $want" >"$tmp/err"
+			not_ok "tmpfiles.d gives zotad-$d its own state dir, mode 700"
+		fi
+	done
+	# An earlier version's shared state dir stays writable for the group
+	# until the daemons have moved their files out of it.
+	chmod 1770 "$tmp/sys/var/lib/zotad"
+	systemd-tmpfiles --root="$tmp/sys" --create \
+	    "$PWD/config/systemd/tmpfiles.d/zotad.conf" >"$tmp/err" 2>&1
+	if [ "$(stat -c %a "$tmp/sys/var/lib/zotad")" = 1770 ]; then
+		ok "tmpfiles.d leaves an earlier version's state dir as it is"
+	else
+		not_ok "tmpfiles.d leaves an earlier version's state dir as it is"
 	fi
 fi
 

@@ -33,6 +33,10 @@
 #include "ipc.h"
 #include "log.h"
 #include "priv.h"
+#include "statedir.h"
+
+/* Files an earlier version kept in the state dir itself. */
+static const char *const fetch_old_files[] = { GATE_STATE_FILE, NULL };
 
 static void
 fetch_signal(evutil_socket_t sig, short what, void *arg)
@@ -117,22 +121,25 @@ fetch_sources(struct fetchd *fd)
 		fatal("override index");
 }
 
+/* STATE is our own directory in the state dir. */
 static void
-fetch_state(struct fetchd *fd)
+fetch_state(struct fetchd *fd, const char *state)
 {
 	const struct config	*conf = fd->conf;
 	char			 path[PATH_MAX];
+	int			 n;
 
-	if (atomic_cleanup(conf->zotad.state_dir) == -1)
-		log_warn("%s", conf->zotad.state_dir);
+	if (atomic_cleanup(state) == -1)
+		log_warn("%s", state);
 	if (atomic_cleanup(conf->zotad.cache_dir) == -1)
 		log_warn("%s", conf->zotad.cache_dir);
 	snprintf(path, sizeof(path), "%s/%s", conf->zotad.cache_dir,
 	    IMAGE_CACHE_DIR);
 	if (atomic_cleanup(path) == -1 && errno != ENOENT)
 		log_warn("%s", path);
-	snprintf(path, sizeof(path), "%s/%s", conf->zotad.state_dir,
-	    GATE_STATE_FILE);
+	n = snprintf(path, sizeof(path), "%s/%s", state, GATE_STATE_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		fatalx("%s: the path is too long", state);
 	fd->gate = gate_new(path,
 	    (time_t)conf->ota.update_check_interval * 60);
 	if (fd->gate == NULL)
@@ -167,11 +174,16 @@ main(int argc, char *argv[])
 	struct config		*conf;
 	struct fetchd		 fd;
 	struct event		*sigterm, *sigint;
+	char			 state[PATH_MAX];
 
 	daemon_getopt(argc, argv, "zotad-fetch", &opts);
 	conf = daemon_config(&opts);
-	fetch_check_dir(conf->zotad.state_dir, "state dir");
 	fetch_check_dir(conf->zotad.cache_dir, "cache dir");
+	if (statedir_prepare(conf->zotad.state_dir, STATEDIR_FETCH,
+	    conf->zotad.user_fetch, fetch_old_files, state,
+	    sizeof(state)) == -1)
+		fatalx("cannot set up the state dir %s",
+		    conf->zotad.state_dir);
 	if (!opts.foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	signal(SIGPIPE, SIG_IGN);
@@ -197,9 +209,11 @@ main(int argc, char *argv[])
 	fetch_warm_resolver();
 
 	fetch_drop(conf);
-	fetch_state(&fd);
+	if (statedir_check(state) == -1)
+		fatalx("%s cannot keep its state", conf->zotad.user_fetch);
+	fetch_state(&fd, state);
 	fetch_sources(&fd);
-	paths.state_dir = conf->zotad.state_dir;
+	paths.state_dir = state;
 	paths.cache_dir = conf->zotad.cache_dir;
 	paths.data_dir = conf->data_dir;
 	paths.max_file = conf->zotad.max_image_size >

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "priv.h"
 #include "radiod.h"
 #include "service.h"
+#include "statedir.h"
 #include "zcl.h"
 #include "zclreq.h"
 #include "zstack.h"
@@ -172,34 +174,35 @@ radiod_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(rd->base);
 }
 
+/* Files an earlier version kept in the state dir itself. */
+static const char *const radiod_old_files[] = {
+	DEV_FILE, OTAS_FILE, "ota-*.img", NULL
+};
+
 /*
- * Our directories, owned by the user we become.
- * XXX Started by hand as root, this gives the state dir, which zotad-fetch
- * shares, to zotad-radio's user alone, so a zotad-fetch running as another
- * user cannot save its check times there; the systemd units avoid it with
- * a group both share, and a directory per daemon would end it.
+ * Our own directory in the state dir, and the run dir, owned by the user
+ * we become; STATE gets the former's path.
  */
 static void
-radiod_dirs(const struct config *conf)
+radiod_dirs(const struct config *conf, char *state, size_t size)
 {
-	const char	*dirs[2] = { conf->zotad.state_dir,
-			    conf->zotad.run_dir };
+	const char	*run = conf->zotad.run_dir;
 	struct priv_ids	 ids;
-	size_t		 i;
 	int		 root = priv_is_root();
 
+	if (statedir_prepare(conf->zotad.state_dir, STATEDIR_RADIO,
+	    conf->zotad.user_radio, radiod_old_files, state, size) == -1)
+		fatalx("cannot set up the state dir %s",
+		    conf->zotad.state_dir);
 	if (root && priv_lookup(&ids, conf->zotad.user_radio, NULL, NULL) ==
 	    -1)
 		fatalx("cannot run as user %s", conf->zotad.user_radio);
-	for (i = 0; i < 2; i++) {
-		if (mkdir(dirs[i], 0750) == -1 && errno != EEXIST)
-			fatal("%s", dirs[i]);
-		if (root && chown(dirs[i], ids.uid, ids.gid) == -1)
-			fatal("chown %s", dirs[i]);
-	}
-	if (atomic_cleanup(conf->zotad.state_dir) > 0)
-		log_info("removed temporary files a crash left in %s",
-		    conf->zotad.state_dir);
+	if (mkdir(run, 0750) == -1 && errno != EEXIST)
+		fatal("%s", run);
+	if (root && chown(run, ids.uid, ids.gid) == -1)
+		fatal("chown %s", run);
+	if (atomic_cleanup(state) > 0)
+		log_info("removed temporary files a crash left in %s", state);
 }
 
 static void
@@ -254,14 +257,19 @@ int
 radiod_main(const struct config *conf)
 {
 	struct radiod	 rd = { 0 };
+	struct config	 own;
 	struct event	*sigterm, *sigint;
+	char		 state[PATH_MAX];
 	int		 n;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	rd.conf = conf;
-	radiod_dirs(conf);
+	radiod_dirs(conf, state, sizeof(state));
+	/* Our modules keep their files in zotad.state_dir: make it ours. */
+	own = *conf;
+	own.zotad.state_dir = state;
+	rd.conf = &own;
 	radiod_build(&rd);
 	if ((n = reg_load(rd.reg, conf->data_dir)) >= 0)
 		log_info("%d devices known", n);
@@ -274,6 +282,8 @@ radiod_main(const struct config *conf)
 	adapter_start(rd.ad);
 	if (radio_confine(conf) == -1)
 		fatalx("refusing to run without the sandbox");
+	if (statedir_check(state) == -1)
+		fatalx("%s cannot keep its state", conf->zotad.user_radio);
 	otas_restore(rd.ota);
 	event_base_dispatch(rd.base);
 	/* Pending requests call back into the OTA server: free them first. */

@@ -430,7 +430,7 @@ main(void)
 
 	/* 2. A fleet updating at once. */
 	snprintf(cmd, sizeof(cmd), "mv %s/events.jsonl %s/events-one.jsonl; "
-	    "rm -f %s/state/*", dir, dir, dir);
+	    "rm -rf %s/state/*", dir, dir, dir);
 	if (system(cmd) != 0)
 		die(cmd);
 	transfer_ms(&ms, &held);
