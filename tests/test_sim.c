@@ -530,6 +530,62 @@ test_device_zdo(void **state)
 	simhost_stop(&h);
 }
 
+/*
+ * Mgmt_Permit_Joining_req to one node: a router opens joining itself and
+ * answers from its own address; the coordinator does too, and reports
+ * the change; an end device has no children to admit and says so.
+ */
+static void
+test_permit_join_unicast(void **state)
+{
+	struct simhost	 h;
+	struct mt_frame	 f;
+	char		 reply[64];
+
+	(void)state;
+	simhost_start(&h, scenario_formed, 0, 1);
+	simhost_ctl(&h, "join spare", reply, sizeof(reply));
+	assert_string_equal(reply, "ok");
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xC1, 2000, &f),
+	    0);
+	/* Address mode 2, the bulb, 60 s. */
+	assert_int_equal(sreq_status(&h, ZDO, 0x36, "\x02\x01\x10\x3C\x01",
+	    5), 0);
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xB6, 2000, &f),
+	    0);
+	assert_int_equal(f.len, 3);
+	assert_int_equal(le16(f.data), 0x1001);
+	assert_int_equal(f.data[2], 0);
+	/* The coordinator's own permit-join did not change. */
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xCB, 300, &f),
+	    -1);
+	assert_int_equal(simhost_events(&h, "\"ev\":\"permit_join\"",
+	    "\"dev\":\"bulb\"", "\"via\":\"router\"", "\"duration\":60",
+	    NULL), 1);
+	/* The coordinator alone. */
+	assert_int_equal(sreq_status(&h, ZDO, 0x36, "\x02\x00\x00\x1E\x01",
+	    5), 0);
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xB6, 2000, &f),
+	    0);
+	assert_int_equal(le16(f.data), 0x0000);
+	assert_int_equal(f.data[2], 0);
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xCB, 2000, &f),
+	    0);
+	assert_int_equal(f.data[0], 0x1E);
+	assert_int_equal(simhost_events(&h, "\"ev\":\"permit_join\"",
+	    "\"via\":\"coordinator\"", "\"duration\":30", NULL), 1);
+	/* An end device: NOT_SUPPORTED, and nothing opened. */
+	assert_int_equal(sreq_status(&h, ZDO, 0x36, "\x02\x09\x10\x3C\x01",
+	    5), 0);
+	assert_int_equal(simhost_wait(&h, MT_TYPE_AREQ, ZDO, 0xB6, 2000, &f),
+	    0);
+	assert_int_equal(le16(f.data), 0x1009);
+	assert_int_equal(f.data[2], 0x84);
+	assert_int_equal(simhost_events(&h, "\"ev\":\"permit_join\"",
+	    "\"spare\"", NULL), 0);
+	simhost_stop(&h);
+}
+
 static void
 test_join_and_leave(void **state)
 {
@@ -683,6 +739,7 @@ main(void)
 		SIM_TEST(test_startup_blank_commissioned),
 		SIM_TEST(test_startup_zigpy_style),
 		SIM_TEST(test_device_zdo),
+		SIM_TEST(test_permit_join_unicast),
 		SIM_TEST(test_join_and_leave),
 		SIM_TEST(test_reset_and_unplug),
 		SIM_TEST(test_bad_scenario_refused),

@@ -13,6 +13,7 @@
 #define ZDO_SUCCESS		0x00
 #define ZDO_DEVICE_NOT_FOUND	0x81
 #define ZDO_NOT_ACTIVE		0x83
+#define ZDO_NOT_SUPPORTED	0x84
 
 #define ZDO_BROADCAST_MIN	0xFFF8
 
@@ -236,6 +237,39 @@ zdo_permit_join(struct sim *sim, uint8_t duration)
 	link_send_areq(sim, MT_SUBSYS_ZDO, 0xCB, &w);
 }
 
+/*
+ * Mgmt_Permit_Joining_req to the coordinator, to every router, or to
+ * one router alone; an end device has nobody to let in. Each node that
+ * opens (or closes) joining is recorded, so a test can tell which.
+ */
+static uint16_t
+zdo_mgmt_permit(struct sim *sim, uint16_t dst, uint8_t duration,
+    struct sim_wr *w, uint16_t *src)
+{
+	struct sim_device	*d = NULL;
+	cJSON			*o;
+
+	*src = dst >= ZDO_BROADCAST_MIN ? 0x0000 : dst;
+	if (dst != 0x0000 && dst < ZDO_BROADCAST_MIN &&
+	    ((d = dev_by_nwk(sim, dst)) == NULL || !d->joined))
+		return (0);
+	if (d != NULL && d->kind != DEV_ROUTER) {
+		wr_u8(w, ZDO_NOT_SUPPORTED);
+		return (0x8036);
+	}
+	if (d == NULL)
+		zdo_permit_join(sim, duration);
+	o = d != NULL ? sim_event_dev(d) : cJSON_CreateObject();
+	if (o == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(o, "via", d != NULL ? "router" :
+	    dst == 0x0000 ? "coordinator" : "all");
+	cJSON_AddNumberToObject(o, "duration", duration);
+	sim_event(sim, "permit_join", o);
+	wr_u8(w, ZDO_SUCCESS);
+	return (0x8036);
+}
+
 static void
 zdo_energy_scan(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
 {
@@ -267,7 +301,7 @@ zdo_answer(struct sim *sim, uint16_t dst, uint16_t cluster, struct sim_rd *r,
     struct sim_wr *w, uint16_t *src)
 {
 	struct sim_device	*d;
-	uint8_t			 ieee[8], type;
+	uint8_t			 ieee[8], type, duration;
 	uint16_t		 nwk;
 
 	*src = dst;
@@ -328,11 +362,9 @@ zdo_answer(struct sim *sim, uint16_t dst, uint16_t cluster, struct sim_rd *r,
 		wr_u8(w, 0);
 		return (0x8031);
 	case 0x0036:
-		if (dst == 0x0000 || dst >= ZDO_BROADCAST_MIN)
-			zdo_permit_join(sim, rd_u8(r));
-		*src = dst >= ZDO_BROADCAST_MIN ? 0x0000 : dst;
-		wr_u8(w, ZDO_SUCCESS);
-		return (0x8036);
+		duration = rd_u8(r);
+		return (r->err ? 0 : zdo_mgmt_permit(sim, dst, duration, w,
+		    src));
 	case 0x0038:
 		if (r->len - r->off >= 5 && r->p[r->off + 4] <= 5) {
 			zdo_energy_scan(sim, r, w);
