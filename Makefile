@@ -132,8 +132,10 @@ $(BUILD)/bin/zotad-sim: $(SIM_OBJ) $(call prog_lib,zotad-radio) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_RADIO))
 
+# Objects first, so that the libraries serve the helpers a test links too.
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(PROGLIBS) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL) cmocka)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) \
+	    $(call pkg_libs,$(PKGS_ALL) cmocka)
 
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(PROGLIBS) \
     $(LIBCOMMON)
@@ -146,8 +148,15 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
 
 # zotad-fetch's service test runs its own HTTP server.
 $(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
-$(BUILD)/tests/test_faults: $(BUILD)/tests/httpd/testhttpd.o
-$(BUILD)/tests/test_load: $(BUILD)/tests/httpd/testhttpd.o
+
+# The tests that run the real programs together share one harness.
+SUITE_TESTS	= faults load hostile_mqtt hostile_zcl sandbox_daemons mqtt
+$(SUITE_TESTS:%=$(BUILD)/tests/test_%): $(BUILD)/tests/suite.o \
+    $(BUILD)/tests/httpd/testhttpd.o
+
+# Those that run their cases in child processes share the code for it.
+CHILD_TESTS	= log priv sandbox
+$(CHILD_TESTS:%=$(BUILD)/tests/test_%): $(BUILD)/tests/child.o
 
 check: all $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN) $(TEST_SH)

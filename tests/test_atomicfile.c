@@ -27,18 +27,10 @@
 #include <cjson/cJSON.h>
 
 #include "atomicfile.h"
+#include "child.h"
 #include "log.h"
 #include "priv.h"
 #include "util.h"
-
-/* In a child: report the failed condition on stderr and exit 1. */
-#define CHILD_CHECK(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		_exit(1);						\
-	}								\
-} while (0)
 
 #define CHILD_SKIP	77	/* exit code: the case cannot run here */
 

@@ -13,19 +13,7 @@
  * hand back anything it should not, and the daemons must carry on.
  */
 
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,353 +22,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include <mosquitto.h>
 
-#define HM_WAIT_MS	20000
+#include "suite.h"
+
 #define HM_MAX_IMAGE	65536	/* so that "oversized" stays small */
-#define HM_MAX_MSGS	256
 #define HM_BULB		"0x00124b00beef0001"
 #define HM_REQ		"zt/bridge/request/device/ota_update/"
 #define HM_RSP		"zt/bridge/response/device/ota_update/"
 
-struct hm_msg {
-	char	*topic;
-	char	*payload;
-	int	 len;
-};
+static const char hm_scenario[] =
+    "{\"devices\": [{\"name\": \"bulb\", \"ieee\": \"" HM_BULB "\","
+    " \"nwk\": 4097, \"type\": \"router\", \"manufacturer_code\": 4107,"
+    " \"basic\": {\"power_source\": 1},"
+    " \"endpoints\": [{\"id\": 11, \"in\": [0], \"out\": [25]}],"
+    " \"ota\": {\"image_type\": 256, \"file_version\": 100}}]}\n";
 
-struct hm {
-	char		 dir[64];
-	char		 conf[PATH_MAX];
-	int		 port;
-	pid_t		 broker, sim, pid[3];
-	struct mosquitto *mosq;
-	int		 connected;
-	struct hm_msg	 msgs[HM_MAX_MSGS];
-	int		 nmsgs;
-};
+static const char hm_database[] =
+    "{\"id\":2,\"type\":\"Router\",\"ieeeAddr\":\"" HM_BULB "\","
+    "\"nwkAddr\":4097,\"manufId\":4107,\"endpoints\":{\"11\":"
+    "{\"profId\":260,\"inClusterList\":[0],\"outClusterList\":[25]}},"
+    "\"interviewCompleted\":true}\n";
 
-static const char *const hm_names[3] = {
-	"zotad-radio", "zotad-fetch", "zotad-mqtt"
-};
-static const char *const hm_ready[3] = {
-	"adapter up", "zotad-fetch: ready", "connected to broker"
-};
-
-static struct hm	 hm;
-
+/* Wait until zotad-mqtt's log says TEXT. */
 static void
-hm_path(char *out, size_t len, const char *name)
+hm_wait_mqtt(const char *text)
 {
-	if ((size_t)snprintf(out, len, "%s/%s", hm.dir, name) >= len)
-		fail_msg("path too long: %s/%s", hm.dir, name);
+	char	 log[PATH_MAX];
+
+	suite_log_path(SUITE_MQTT, log, sizeof(log));
+	if (!suite_wait_file(log, text, 1, suite.pid[SUITE_MQTT]))
+		fail_msg("zotad-mqtt never said \"%s\"", text);
 }
 
-static void
-hm_write(const char *name, const char *text)
-{
-	char	 path[PATH_MAX];
-	FILE	*f;
-
-	hm_path(path, sizeof(path), name);
-	assert_non_null(f = fopen(path, "w"));
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-hm_nap(void)
-{
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-hm_file_has(const char *path, const char *needle)
-{
-	char	 line[8192];
-	FILE	*f;
-	int	 found = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (0);
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return (found);
-}
-
-static pid_t
-hm_spawn(char *const argv[], const char *errfile, int as_nobody)
-{
-	struct passwd	*pw = getpwnam("nobody");
-	pid_t		 pid;
-	int		 fd;
-
-	assert_non_null(pw);
-	assert_true((pid = fork()) >= 0);
-	if (pid != 0)
-		return (pid);
-	if ((fd = open(errfile, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-	}
-	/* LeakSanitizer cannot stop the world inside a sandbox. */
-	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-	if (as_nobody && getuid() == 0 && (setgroups(0, NULL) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
-		_exit(126);
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-static int
-hm_wait_log(const char *name, const char *needle, pid_t pid)
-{
-	char	 path[PATH_MAX], log[64];
-	int	 i, st;
-
-	snprintf(log, sizeof(log), "%s.log", name);
-	hm_path(path, sizeof(path), log);
-	for (i = 0; i < HM_WAIT_MS / 20; i++) {
-		if (needle == NULL ? access(path, F_OK) == 0 :
-		    hm_file_has(path, needle))
-			return (1);
-		if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
-			return (0);
-		hm_nap();
-	}
-	return (0);
-}
-
-static int
-hm_free_port(void)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int			 s, port;
-
-	assert_true((s = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(s);
-	return (port);
-}
-
-static void
-hm_on_connect(struct mosquitto *m, void *arg, int rc)
-{
-	(void)arg;
-	if (rc == 0 && mosquitto_subscribe(m, NULL, "zt/bridge/response/#",
-	    0) == MOSQ_ERR_SUCCESS)
-		hm.connected = 1;
-}
-
-static void
-hm_on_message(struct mosquitto *m, void *arg,
-    const struct mosquitto_message *msg)
-{
-	struct hm_msg	*x;
-
-	(void)m;
-	(void)arg;
-	if (hm.nmsgs == HM_MAX_MSGS)
-		return;
-	x = &hm.msgs[hm.nmsgs++];
-	x->topic = strdup(msg->topic);
-	x->len = msg->payloadlen;
-	if ((x->payload = malloc((size_t)msg->payloadlen + 1)) != NULL) {
-		memcpy(x->payload, msg->payload, (size_t)msg->payloadlen);
-		x->payload[msg->payloadlen] = '\0';
-	}
-}
-
-static void
-hm_forget(void)
-{
-	int	 i;
-
-	for (i = 0; i < hm.nmsgs; i++) {
-		free(hm.msgs[i].topic);
-		free(hm.msgs[i].payload);
-	}
-	hm.nmsgs = 0;
-}
-
-/* Run the client until N messages arrived; 1 if they did. */
-static int
-hm_wait_msgs(int n)
-{
-	int	 i;
-
-	for (i = 0; i < HM_WAIT_MS / 50 && hm.nmsgs < n; i++)
-		if (mosquitto_loop(hm.mosq, 50, 1) != MOSQ_ERR_SUCCESS)
-			mosquitto_reconnect(hm.mosq);
-	return (hm.nmsgs >= n);
-}
-
-static void
-hm_publish(const char *topic, const void *p, int len)
-{
-	assert_int_equal(mosquitto_publish(hm.mosq, NULL, topic, len, p, 0,
-	    0), MOSQ_ERR_SUCCESS);
-}
-
-static void
-hm_start_daemons(void)
-{
-	char	 bin[PATH_MAX], log[64], path[PATH_MAX];
-	char	*argv[] = { bin, "-d", "-f", hm.conf, NULL };
-	const char *b = getenv("BUILD");
-	int	 i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(bin, sizeof(bin), "%s/bin/%s", b != NULL ? b : "build",
-		    hm_names[i]);
-		snprintf(log, sizeof(log), "%s.log", hm_names[i]);
-		hm_path(path, sizeof(path), log);
-		hm.pid[i] = hm_spawn(argv, path, 0);
-		if (!hm_wait_log(hm_names[i], hm_ready[i], hm.pid[i]))
-			fail_msg("%s did not start", hm_names[i]);
-	}
-	if (!hm_wait_log("zotad-mqtt", "connected to zotad-radio, 1 devices",
-	    hm.pid[2]))
-		fail_msg("zotad-mqtt never learnt the bulb from zotad-radio");
-}
-
-static void
-hm_start_sim(void)
-{
-	char	 bin[PATH_MAX], scen[PATH_MAX], tty[PATH_MAX], log[PATH_MAX];
-	char	*argv[] = { bin, "--scenario", scen, "--pty", tty, NULL };
-	const char *b = getenv("BUILD");
-	int	 i;
-
-	snprintf(bin, sizeof(bin), "%s/bin/zotad-sim", b != NULL ? b :
-	    "build");
-	hm_path(scen, sizeof(scen), "scenario.json");
-	hm_path(tty, sizeof(tty), "tty");
-	hm_path(log, sizeof(log), "sim.log");
-	hm_write("scenario.json", "{\"devices\": [{\"name\": \"bulb\", "
-	    "\"ieee\": \"" HM_BULB "\", \"nwk\": 4097, \"type\": \"router\", "
-	    "\"manufacturer_code\": 4107, \"basic\": {\"power_source\": 1}, "
-	    "\"endpoints\": [{\"id\": 11, \"in\": [0], \"out\": [25]}], "
-	    "\"ota\": {\"image_type\": 256, \"file_version\": 100}}]}\n");
-	hm.sim = hm_spawn(argv, log, 1);
-	for (i = 0; i < HM_WAIT_MS / 20 && access(tty, F_OK) == -1; i++)
-		hm_nap();
-}
-
+/* The suite, once for all the tests; the client hears only answers. */
 static int
 hm_setup(void **state)
 {
-	char	 text[2 * PATH_MAX], path[PATH_MAX], blog[PATH_MAX];
-	char	*argv[] = { "mosquitto", "-c", path, NULL };
-	int	 i;
+	static char	 zotad[64];
 
 	(void)state;
-	memset(&hm, 0, sizeof(hm));
-	snprintf(hm.dir, sizeof(hm.dir), "/tmp/zotad-hostile-mqtt.XXXXXX");
-	assert_non_null(mkdtemp(hm.dir));
-	assert_int_equal(chmod(hm.dir, 0777), 0);
-	hm_path(path, sizeof(path), "cache");
-	assert_int_equal(mkdir(path, 0777), 0);
-	hm_path(hm.conf, sizeof(hm.conf), "configuration.yaml");
-	hm.port = hm_free_port();
-	snprintf(text, sizeof(text), "listener %d 127.0.0.1\n"
-	    "allow_anonymous true\npersistence false\n", hm.port);
-	hm_write("mosquitto.conf", text);
-	snprintf(text, sizeof(text), "mqtt:\n  base_topic: zt\n"
-	    "  server: mqtt://127.0.0.1:%d\n"
-	    "serial:\n  port: %s/tty\n"
-	    "zotad:\n  state_dir: %s/state\n  run_dir: %s/run\n"
-	    "  cache_dir: %s/cache\n  max_image_size: %d\n"
-	    "  index_url: http://127.0.0.1:9/index.json\n"
-	    "  downgrade_index_url: http://127.0.0.1:9/index1.json\n"
-	    "  user_radio: nobody\n  user_fetch: nobody\n"
-	    "  user_mqtt: nobody\n", hm.port, hm.dir, hm.dir, hm.dir,
-	    hm.dir, HM_MAX_IMAGE);
-	hm_write("configuration.yaml", text);
-	hm_write("database.db", "{\"id\":2,\"type\":\"Router\","
-	    "\"ieeeAddr\":\"" HM_BULB "\",\"nwkAddr\":4097,\"manufId\":4107,"
-	    "\"endpoints\":{\"11\":{\"profId\":260,\"inClusterList\":[0],"
-	    "\"outClusterList\":[25]}},\"interviewCompleted\":true}\n");
-	hm_path(path, sizeof(path), "mosquitto.conf");
-	hm_path(blog, sizeof(blog), "mosquitto.log");
-	hm.broker = hm_spawn(argv, blog, 0);
-	hm_start_sim();
-	hm_start_daemons();
-
-	mosquitto_lib_init();
-	assert_non_null(hm.mosq = mosquitto_new("hostile", 1, NULL));
-	mosquitto_connect_callback_set(hm.mosq, hm_on_connect);
-	mosquitto_message_callback_set(hm.mosq, hm_on_message);
-	assert_int_equal(mosquitto_connect(hm.mosq, "127.0.0.1", hm.port, 30),
-	    MOSQ_ERR_SUCCESS);
-	while (!hm.connected)
-		if (mosquitto_loop(hm.mosq, 100, 1) != MOSQ_ERR_SUCCESS)
-			fail_msg("lost the broker");
-	/* Let the subscription settle before the first request. */
-	for (i = 0; i < 5; i++)
-		mosquitto_loop(hm.mosq, 20, 1);
+	suite_prepare("hostile-mqtt");
+	snprintf(zotad, sizeof(zotad), "  max_image_size: %d\n",
+	    HM_MAX_IMAGE);
+	suite.conf_zotad = zotad;
+	suite.subscribe = "zt/bridge/response/#";
+	suite_write_text("scenario.json", hm_scenario);
+	suite_write_text("database.db", hm_database);
+	suite_start_all();
+	hm_wait_mqtt("connected to broker");
+	hm_wait_mqtt("connected to zotad-radio, 1 devices");
+	suite_connect("hostile");
 	return (0);
-}
-
-static void
-hm_stop(pid_t *pid)
-{
-	int	 st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	waitpid(*pid, &st, 0);
-	*pid = 0;
-}
-
-static int
-hm_teardown(void **state)
-{
-	char	 cmd[PATH_MAX];
-	int	 i;
-
-	(void)state;
-	hm_forget();
-	if (hm.mosq != NULL) {
-		mosquitto_disconnect(hm.mosq);
-		mosquitto_destroy(hm.mosq);
-		mosquitto_lib_cleanup();
-	}
-	for (i = 2; i >= 0; i--)
-		hm_stop(&hm.pid[i]);
-	hm_stop(&hm.sim);
-	hm_stop(&hm.broker);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hm.dir);
-	if (system(cmd) != 0)
-		print_message("# could not remove %s\n", hm.dir);
-	return (0);
-}
-
-/* Every daemon still runs. */
-static void
-hm_assert_alive(void)
-{
-	int	 i, st;
-
-	for (i = 0; i < 3; i++)
-		if (waitpid(hm.pid[i], &st, WNOHANG) != 0)
-			fail_msg("%s died (wait status %#x)", hm_names[i], st);
 }
 
 /*
@@ -395,16 +90,17 @@ hm_expect_error(const char *verb, const void *payload, int len,
 	cJSON		*o;
 	const cJSON	*st, *err;
 
-	hm_forget();
+	suite_forget();
 	snprintf(topic, sizeof(topic), HM_REQ "%s", verb);
-	hm_publish(topic, payload, len);
-	if (!hm_wait_msgs(1))
+	suite_publish_raw(topic, payload, len);
+	if (!suite_wait_count(0, NULL, 1))
 		fail_msg("no answer to a hostile %s request", verb);
 	snprintf(topic, sizeof(topic), HM_RSP "%s", verb);
-	assert_string_equal(hm.msgs[0].topic, topic);
-	assert_non_null(hm.msgs[0].payload);
-	if ((o = cJSON_Parse(hm.msgs[0].payload)) == NULL)
-		fail_msg("the answer is not JSON: %.200s", hm.msgs[0].payload);
+	assert_string_equal(suite.msgs[0].topic, topic);
+	assert_non_null(suite.msgs[0].payload);
+	if ((o = cJSON_Parse(suite.msgs[0].payload)) == NULL)
+		fail_msg("the answer is not JSON: %.200s",
+		    suite.msgs[0].payload);
 	st = cJSON_GetObjectItemCaseSensitive(o, "status");
 	err = cJSON_GetObjectItemCaseSensitive(o, "error");
 	assert_true(cJSON_IsString(st) && strcmp(st->valuestring, "error") ==
@@ -414,21 +110,8 @@ hm_expect_error(const char *verb, const void *payload, int len,
 		fail_msg("error \"%s\" does not say \"%s\"", err->valuestring,
 		    want);
 	/* An answer never carries more than a short message. */
-	assert_true(hm.msgs[0].len < 4096);
+	assert_true(suite.msgs[0].len < 4096);
 	cJSON_Delete(o);
-}
-
-/* Whether an answer so far holds TEXT. */
-static int
-hm_answered(const char *text)
-{
-	int	 i;
-
-	for (i = 0; i < hm.nmsgs; i++)
-		if (hm.msgs[i].payload != NULL &&
-		    strstr(hm.msgs[i].payload, text) != NULL)
-			return (1);
-	return (0);
 }
 
 static void
@@ -449,7 +132,7 @@ t_oversized(void **state)
 	memcpy(big + n - 2, "\"}", 2);
 	hm_expect_error("update", big, (int)n, "Invalid payload");
 	free(big);
-	hm_assert_alive();
+	suite_assert_alive_but(-1);
 }
 
 static void
@@ -464,7 +147,7 @@ t_binary(void **state)
 	hm_expect_error("check", utf8, (int)sizeof(utf8) - 1, "");
 	hm_expect_error("check", bare, (int)sizeof(bare) - 1, "");
 	hm_expect_error("update", "", 0, "Invalid payload");
-	hm_assert_alive();
+	suite_assert_alive_but(-1);
 }
 
 static void
@@ -492,7 +175,7 @@ t_nesting_numbers(void **state)
 	    "\"default_maximum_data_size\": -1e300}", 51, "Invalid payload");
 	hm_expect_error("check", "{\"id\": [\"bulb\"]}", 16,
 	    "Invalid payload");
-	hm_assert_alive();
+	suite_assert_alive_but(-1);
 }
 
 static void
@@ -513,21 +196,22 @@ t_names(void **state)
 	 * Topics that are not requests: an error on the verb's response
 	 * topic or nothing, and the next request is still answered.
 	 */
-	hm_forget();
-	hm_publish(HM_REQ "check/../update", "bulb", 4);
-	hm_publish(HM_REQ "check/x/y/z", "bulb", 4);
-	hm_publish("zt/bridge/request/device/ota_update", "bulb", 4);
-	hm_publish(HM_REQ "check", "nobody", 6);
-	for (i = 0; !hm_answered("Device 'nobody' does not exist"); i++)
-		if (i == 3 || !hm_wait_msgs(hm.nmsgs + 1))
+	suite_forget();
+	suite_publish_raw(HM_REQ "check/../update", "bulb", 4);
+	suite_publish_raw(HM_REQ "check/x/y/z", "bulb", 4);
+	suite_publish_raw("zt/bridge/request/device/ota_update", "bulb", 4);
+	suite_publish_raw(HM_REQ "check", "nobody", 6);
+	for (i = 0; suite_find(0, NULL, "Device 'nobody' does not exist") ==
+	    -1; i++)
+		if (i == 3 || !suite_wait_count(0, NULL, suite.nmsgs + 1))
 			fail_msg("the request after bad topics was lost");
-	for (i = 0; i < hm.nmsgs; i++) {
-		assert_non_null(o = cJSON_Parse(hm.msgs[i].payload));
+	for (i = 0; i < suite.nmsgs; i++) {
+		assert_non_null(o = cJSON_Parse(suite.msgs[i].payload));
 		assert_string_equal(cJSON_GetObjectItemCaseSensitive(o,
 		    "status")->valuestring, "error");
 		cJSON_Delete(o);
 	}
-	hm_assert_alive();
+	suite_assert_alive_but(-1);
 }
 
 static void
@@ -542,19 +226,19 @@ t_permit_join(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		hm_forget();
-		hm_publish("zt/bridge/request/permit_join", bad[i],
+		suite_forget();
+		suite_publish_raw("zt/bridge/request/permit_join", bad[i],
 		    (int)strlen(bad[i]));
-		if (!hm_wait_msgs(1))
+		if (!suite_wait_count(0, NULL, 1))
 			fail_msg("no answer to permit_join \"%s\"", bad[i]);
-		assert_string_equal(hm.msgs[0].topic,
+		assert_string_equal(suite.msgs[0].topic,
 		    "zt/bridge/response/permit_join");
-		assert_non_null(o = cJSON_Parse(hm.msgs[0].payload));
+		assert_non_null(o = cJSON_Parse(suite.msgs[0].payload));
 		assert_string_equal(cJSON_GetObjectItemCaseSensitive(o,
 		    "status")->valuestring, "error");
 		cJSON_Delete(o);
 	}
-	hm_assert_alive();
+	suite_assert_alive_but(-1);
 }
 
 int
@@ -569,5 +253,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return (cmocka_run_group_tests(tests, hm_setup, hm_teardown));
+	return (cmocka_run_group_tests(tests, hm_setup, suite_teardown));
 }

@@ -22,11 +22,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -47,27 +44,24 @@
 #include "ipc_catalogue.h"
 #include "mt.h"
 #include "otafile.h"
+#include "suite.h"
 #include "util.h"
 #include "zcl.h"
 
-#define HZ_WAIT_MS	20000
 #define HZ_BULB		"0x00124b00beef0001"
 #define HZ_BULB_NWK	0x1001
 #define HZ_REMOTE_NWK	0x2001
 #define HZ_DEV_EP	11
-#define HZ_MANUF	4107
-#define HZ_TYPE		256
-#define HZ_VERSION	200
+#define HZ_MANUF	SUITE_MANUF
+#define HZ_TYPE		SUITE_TYPE
+#define HZ_VERSION	SUITE_NEW
 #define HZ_IMAGE_SIZE	4000
 #define AF_INCOMING_MSG	0x81
 #define AF_DATA_REQUEST	0x01
 
+/* What the test adds to the suite: the line between radio and adapter. */
 struct hz {
-	char		 dir[64];
-	char		 conf[PATH_MAX];
-	char		 events[PATH_MAX];
-	char		 radio_log[PATH_MAX];
-	pid_t		 sim, radio, updater;
+	pid_t		 updater;
 	int		 master;	/* the daemon's side of the line */
 	int		 slave;		/* held open across reopenings */
 	int		 simfd;		/* the simulator's pty */
@@ -87,93 +81,7 @@ struct hz_sent {
 	size_t		 len;
 };
 
-static struct hz	 hz;
-
-static void
-hz_path(char *out, size_t len, const char *name)
-{
-	if ((size_t)snprintf(out, len, "%s/%s", hz.dir, name) >= len)
-		fail_msg("path too long: %s/%s", hz.dir, name);
-}
-
-static void
-hz_write(const char *name, const void *p, size_t len)
-{
-	char	 path[PATH_MAX];
-	FILE	*f;
-
-	hz_path(path, sizeof(path), name);
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(fwrite(p, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-hz_nap(void)
-{
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-hz_file_has(const char *path, const char *needle)
-{
-	char	 line[8192];
-	FILE	*f;
-	int	 found = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (0);
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return (found);
-}
-
-static int
-hz_wait_for(const char *path, const char *needle)
-{
-	int	 i;
-
-	for (i = 0; i < HZ_WAIT_MS / 20; i++) {
-		if (needle == NULL ? access(path, F_OK) == 0 :
-		    hz_file_has(path, needle))
-			return (1);
-		hz_nap();
-	}
-	return (0);
-}
-
-static pid_t
-hz_spawn(char *const argv[], const char *errfile, int as_nobody)
-{
-	struct passwd	*pw = getpwnam("nobody");
-	pid_t		 pid;
-	int		 fd;
-
-	assert_non_null(pw);
-	assert_true((pid = fork()) >= 0);
-	if (pid != 0)
-		return (pid);
-	if ((fd = open(errfile, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
-		dup2(fd, 2);
-		close(fd);
-	}
-	if (as_nobody && getuid() == 0 && (setgroups(0, NULL) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
-		_exit(126);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static void
-hz_bin(char *out, size_t len, const char *name)
-{
-	const char	*b = getenv("BUILD");
-
-	snprintf(out, len, "%s/bin/%s", b != NULL ? b : "build", name);
-}
+static struct hz	 hz = { .master = -1, .slave = -1, .simfd = -1 };
 
 /*
  * The relay: the daemon's bytes go to the simulator as they come; the
@@ -242,7 +150,7 @@ hz_raw(int fd)
 static void
 hz_line_open(void)
 {
-	char	 link[PATH_MAX], simtty[PATH_MAX];
+	char	 link[PATH_MAX];
 	char	*pts;
 
 	assert_true((hz.master = posix_openpt(O_RDWR | O_NOCTTY)) != -1);
@@ -253,10 +161,9 @@ hz_line_open(void)
 	assert_int_equal(chmod(pts, 0666), 0);
 	assert_true((hz.slave = open(pts, O_RDWR | O_NOCTTY)) != -1);
 	hz_raw(hz.slave);
-	hz_path(link, sizeof(link), "tty");
+	suite_path(link, sizeof(link), "tty");
 	assert_int_equal(symlink(pts, link), 0);
-	hz_path(simtty, sizeof(simtty), "sim-tty");
-	assert_true((hz.simfd = open(simtty, O_RDWR | O_NOCTTY)) != -1);
+	assert_true((hz.simfd = open(suite.tty, O_RDWR | O_NOCTTY)) != -1);
 	hz_raw(hz.simfd);
 	assert_int_equal(pipe(hz.inject), 0);
 	assert_int_equal(pipe(hz.stop), 0);
@@ -377,7 +284,7 @@ hz_sent_each(uint16_t nwk, int (*cb)(const struct hz_sent *, void *),
 	struct hz_sent	 s;
 	int		 n = 0;
 
-	if ((f = fopen(hz.events, "r")) == NULL)
+	if ((f = fopen(suite.events, "r")) == NULL)
 		return (0);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if ((o = cJSON_Parse(line)) == NULL)
@@ -453,10 +360,10 @@ hz_answer(uint16_t nwk, uint8_t tsn, uint8_t cmd, struct hz_match *m)
 	memset(m, 0, sizeof(*m));
 	m->tsn = tsn;
 	m->cmd = cmd;
-	for (i = 0; i < HZ_WAIT_MS / 20; i++) {
+	for (i = 0; i < suite.wait_ms / 20; i++) {
 		if (hz_sent_each(nwk, hz_match_cb, m) > 0)
 			return (m->status);
-		hz_nap();
+		suite_nap(20);
 	}
 	fail_msg("no answer (command 0x%02x) to tsn 0x%02x", cmd, tsn);
 	return (-1);
@@ -479,21 +386,21 @@ hz_assert_serving(void)
 {
 	struct ipc_result	 res;
 	cJSON			*p = cJSON_CreateObject();
-	char			 sock[PATH_MAX];
-	int			 st;
+	char			 sock[PATH_MAX], log[PATH_MAX];
 
-	assert_int_equal(waitpid(hz.radio, &st, WNOHANG), 0);
+	assert_true(suite_alive(suite.pid[SUITE_RADIO]));
 	if (hz.conn == NULL) {
-		hz_path(sock, sizeof(sock), "run/radio.sock");
+		suite_path(sock, sizeof(sock), "run/radio.sock");
 		assert_non_null(hz.conn = ipc_connect(hz.base, sock));
 	}
 	cJSON_AddStringToObject(p, "ieee", HZ_BULB);
 	assert_int_equal(ipc_conn_call_sync(hz.conn, IPC_RADIO_GET_DEVICE, p,
-	    NULL, 0, HZ_WAIT_MS, &res), 0);
+	    NULL, 0, suite.wait_ms, &res), 0);
 	cJSON_Delete(p);
 	assert_null(res.error);
 	ipc_result_clear(&res);
-	assert_false(hz_file_has(hz.radio_log, "fatal"));
+	suite_log_path(SUITE_RADIO, log, sizeof(log));
+	assert_int_equal(suite_file_count(log, "fatal"), 0);
 }
 
 /*
@@ -528,89 +435,59 @@ static const char hz_database[] =
     "phase)\",\"endpoints\":{\"11\":{\"profId\":260,\"inClusterList\":[0],"
     "\"outClusterList\":[25]}},\"interviewCompleted\":true}\n";
 
+/* Stop what the test added to the suite, and forget it. */
 static void
-hz_start_sim(void)
+hz_close(void)
 {
-	char	 bin[PATH_MAX], log[PATH_MAX], scen[PATH_MAX], tty[PATH_MAX];
-	char	*argv[] = { bin, "--scenario", scen, "--pty", tty,
-	    "--events", hz.events, NULL };
-
-	hz_bin(bin, sizeof(bin), "zotad-sim");
-	hz_path(log, sizeof(log), "sim.log");
-	hz_path(scen, sizeof(scen), "scenario.json");
-	hz_path(tty, sizeof(tty), "sim-tty");
-	hz_write("scenario.json", hz_scenario, sizeof(hz_scenario) - 1);
-	hz.sim = hz_spawn(argv, log, 1);
-	assert_true(hz_wait_for(tty, NULL));
+	if (hz.conn != NULL)
+		ipc_conn_free(hz.conn);
+	suite_stop(&hz.updater, SIGTERM);
+	suite_stop(&suite.pid[SUITE_RADIO], SIGTERM);
+	if (hz.relaying) {
+		assert_int_equal(write(hz.stop[1], "x", 1), 1);
+		pthread_join(hz.relay, NULL);
+		close(hz.inject[0]);
+		close(hz.inject[1]);
+		close(hz.stop[0]);
+		close(hz.stop[1]);
+	}
+	if (hz.base != NULL)
+		event_base_free(hz.base);
+	if (hz.master != -1)
+		close(hz.master);
+	if (hz.slave != -1)
+		close(hz.slave);
+	if (hz.simfd != -1)
+		close(hz.simfd);
+	memset(&hz, 0, sizeof(hz));
+	hz.master = hz.slave = hz.simfd = -1;
 }
 
+/* zotad-radio alone, on the relayed line; the test plays the rest. */
 static int
 hz_setup(void **state)
 {
-	char	 conf[2 * PATH_MAX], bin[PATH_MAX];
-	char	*argv[] = { bin, "-d", "-v", "-f", hz.conf, NULL };
-
 	(void)state;
-	memset(&hz, 0, sizeof(hz));
-	hz.master = hz.slave = hz.simfd = -1;
-	snprintf(hz.dir, sizeof(hz.dir), "/tmp/zotad-hostile.XXXXXX");
-	assert_non_null(mkdtemp(hz.dir));
-	assert_int_equal(chmod(hz.dir, 0777), 0);
-	hz_path(hz.conf, sizeof(hz.conf), "configuration.yaml");
-	hz_path(hz.events, sizeof(hz.events), "events.jsonl");
-	hz_path(hz.radio_log, sizeof(hz.radio_log), "radio.log");
-	snprintf(conf, sizeof(conf), "serial:\n  port: %s/tty\n"
-	    "zotad:\n  state_dir: %s/state\n  run_dir: %s/run\n"
-	    "  cache_dir: %s/cache\n  user_radio: nobody\n"
-	    "  user_fetch: nobody\n", hz.dir, hz.dir, hz.dir, hz.dir);
-	hz_write("configuration.yaml", conf, strlen(conf));
-	hz_write("database.db", hz_database, sizeof(hz_database) - 1);
+	/* What a setup that failed half way left. */
+	hz_close();
+	suite_prepare("hostile");
+	/* Debug lines: what the daemon made of each frame. */
+	suite.verbose = 1;
+	suite_write_text("scenario.json", hz_scenario);
+	suite_write_text("database.db", hz_database);
+	suite_write_config();
 	assert_non_null(hz.base = event_base_new());
-	hz_start_sim();
+	suite_start_sim("sim-tty");
 	hz_line_open();
-	hz_bin(bin, sizeof(bin), "zotad-radio");
-	hz.radio = hz_spawn(argv, hz.radio_log, 0);
-	if (!hz_wait_for(hz.radio_log, "adapter up"))
-		fail_msg("zotad-radio did not start");
+	suite_start_daemon(SUITE_RADIO);
 	return (0);
-}
-
-static void
-hz_stop(pid_t *pid)
-{
-	int	 st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	waitpid(*pid, &st, 0);
-	*pid = 0;
 }
 
 static int
 hz_teardown(void **state)
 {
-	char	 cmd[PATH_MAX];
-
-	(void)state;
-	if (hz.conn != NULL)
-		ipc_conn_free(hz.conn);
-	hz_stop(&hz.updater);
-	hz_stop(&hz.radio);
-	if (hz.relaying) {
-		assert_int_equal(write(hz.stop[1], "x", 1), 1);
-		pthread_join(hz.relay, NULL);
-	}
-	hz_stop(&hz.sim);
-	if (hz.base != NULL)
-		event_base_free(hz.base);
-	close(hz.master);
-	close(hz.slave);
-	close(hz.simfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hz.dir);
-	if (system(cmd) != 0)
-		print_message("# could not remove %s\n", hz.dir);
-	return (0);
+	hz_close();
+	return (suite_teardown(state));
 }
 
 /*
@@ -621,27 +498,16 @@ hz_teardown(void **state)
 static void
 hz_start_update(void)
 {
-	struct ota_make_params	 p;
 	struct ipc_result	 res;
 	struct event_base	*base;
 	struct ipc_conn		*c;
-	uint8_t			*img;
-	size_t			 len;
 	char			*hex, sock[PATH_MAX];
 	cJSON			*params;
 
-	memset(&p, 0, sizeof(p));
-	p.manufacturer_code = HZ_MANUF;
-	p.image_type = HZ_TYPE;
-	p.file_version = HZ_VERSION;
-	p.stack_version = OTA_STACK_PRO;
-	p.total_size = HZ_IMAGE_SIZE;
-	p.seed = 7;
-	assert_int_equal(ota_make(&p, &img, &len), 0);
-	assert_non_null(hex = malloc(2 * len + 1));
-	util_hex(img, len, hex);
-	free(img);
-	hz_path(sock, sizeof(sock), "run/radio.sock");
+	suite_make_image(HZ_IMAGE_SIZE, 7);
+	assert_non_null(hex = malloc(2 * suite.image_len + 1));
+	util_hex(suite.image, suite.image_len, hex);
+	suite_path(sock, sizeof(sock), "run/radio.sock");
 	assert_true((hz.updater = fork()) >= 0);
 	if (hz.updater == 0) {
 		if ((base = event_base_new()) == NULL ||
@@ -657,7 +523,8 @@ hz_start_update(void)
 		_exit(0);
 	}
 	free(hex);
-	if (!hz_wait_for(hz.events, "\"ev\":\"inject\""))
+	if (!suite_wait_file(suite.events, "\"ev\":\"inject\"", 1,
+	    suite.sim))
 		fail_msg("the bulb never went silent mid-transfer");
 }
 

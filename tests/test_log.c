@@ -15,35 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
-
-/* Run FN in a child whose stderr is a pipe; return what it wrote. */
-static char *
-capture(void (*fn)(void), int *status)
-{
-	static char	 buf[4096];
-	int		 fds[2];
-	pid_t		 pid;
-	ssize_t		 n;
-	size_t		 len = 0;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], 2);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, status, 0), pid);
-	return (buf);
-}
 
 static void
 emit_levels(void)
@@ -59,11 +32,9 @@ emit_levels(void)
 static void
 test_levels_and_name(void **state)
 {
-	int	 status;
-	char	*out = capture(emit_levels, &status);
-
 	(void)state;
-	assert_string_equal(out,
+	child_run(emit_levels);
+	assert_string_equal(child_out,
 	    "zotad-test: hello 42\n"
 	    "zotad-test: warning: open /x: No such file or directory\n"
 	    "zotad-test: warning: plain\n");
@@ -81,11 +52,9 @@ emit_debug(void)
 static void
 test_verbose(void **state)
 {
-	int	 status;
-	char	*out = capture(emit_debug, &status);
-
 	(void)state;
-	assert_string_equal(out, "zotad-test: debug: shown now\n");
+	child_run(emit_debug);
+	assert_string_equal(child_out, "zotad-test: debug: shown now\n");
 }
 
 static void
@@ -105,7 +74,7 @@ test_errno_preserved(void **state)
 	int	 status;
 
 	(void)state;
-	capture(emit_errno_kept, &status);
+	status = child_run(emit_errno_kept);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
@@ -129,16 +98,16 @@ static void
 test_fatal_exits(void **state)
 {
 	int	 status;
-	char	*out;
 
 	(void)state;
-	out = capture(emit_fatalx, &status);
-	assert_string_equal(out, "zotad-radio: fatal: broken invariant\n");
+	status = child_run(emit_fatalx);
+	assert_string_equal(child_out,
+	    "zotad-radio: fatal: broken invariant\n");
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
 
-	out = capture(emit_fatal, &status);
-	assert_string_equal(out,
+	status = child_run(emit_fatal);
+	assert_string_equal(child_out,
 	    "zotad-radio: fatal: setresuid: Operation not permitted\n");
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
@@ -165,10 +134,11 @@ static void
 test_levels(void **state)
 {
 	int	 status;
-	char	*out = capture(emit_level_warning, &status);
 
 	(void)state;
-	assert_string_equal(out, "t: warning: shown\nt: debug: debug now\n");
+	status = child_run(emit_level_warning);
+	assert_string_equal(child_out,
+	    "t: warning: shown\nt: debug: debug now\n");
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 

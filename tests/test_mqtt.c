@@ -38,6 +38,7 @@
 #include "ipc_catalogue.h"
 #include "log.h"
 #include "mqttd.h"
+#include "suite.h"
 #include "util.h"
 
 #define T_TIMEOUT	5000	/* ms to wait for one message */
@@ -546,24 +547,6 @@ t_assert_error(cJSON *r, const char *want)
  */
 
 static int
-t_free_port(void)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int			 s, port;
-
-	assert_int_not_equal(s = socket(AF_INET, SOCK_STREAM, 0), -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(s);
-	return (port);
-}
-
-static int
 t_port_open(void *arg)
 {
 	struct sockaddr_in	 sin;
@@ -872,10 +855,10 @@ t_setup(void **state)
 	snprintf(T.conf, sizeof(T.conf), "%s/configuration.yaml", T.dir);
 	snprintf(T.broker_conf, sizeof(T.broker_conf), "%s/mosquitto.conf",
 	    T.dir);
-	T.port = t_free_port();
-	T.auth_port = t_free_port();
+	T.port = suite_free_port();
+	T.auth_port = suite_free_port();
 	if (t_make_certs() == 0)
-		T.tls_port = t_free_port();
+		T.tls_port = suite_free_port();
 	else
 		fprintf(stderr, "# no openssl to make certificates: the TLS "
 		    "case will be skipped\n");

@@ -20,61 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "priv.h"
 
-/* In a child: report the failed condition on stderr and exit 1. */
-#define CHILD_CHECK(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		_exit(1);						\
-	}								\
-} while (0)
-
-static char	 child_out[8192];
-
-/*
- * Run FN in a child with its stderr on a pipe; leave what it wrote in
- * child_out and return its wait status. A child that fails prints why.
- */
-static int
-run_child(void (*fn)(void))
-{
-	int	 fds[2], status;
-	pid_t	 pid;
-	ssize_t	 n;
-	size_t	 len = 0;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], 2);
-		log_init("test", 1, 0);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], child_out + len,
-	    sizeof(child_out) - 1 - len)) > 0)
-		len += (size_t)n;
-	child_out[len] = '\0';
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		print_message("child said: %s", child_out);
-	return (status);
-}
-
+/* Every child logs to its stderr, as a daemon in the foreground does. */
 static void
-assert_child_ok(void (*fn)(void))
+child_log(void)
 {
-	int	 status = run_child(fn);
-
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	log_init("test", 1, 0);
 }
 
 static int
@@ -144,7 +98,7 @@ test_drop_to_nobody(void **state)
 {
 	(void)state;
 	skip_unless_root();
-	assert_child_ok(child_drop_nobody);
+	child_assert_ok(child_drop_nobody);
 }
 
 static void
@@ -181,7 +135,7 @@ test_drop_with_extra_group(void **state)
 {
 	(void)state;
 	skip_unless_root();
-	assert_child_ok(child_drop_extra_group);
+	child_assert_ok(child_drop_extra_group);
 }
 
 static char	 chroot_dir[64];
@@ -211,7 +165,7 @@ test_lookup_then_chroot(void **state)
 	skip_unless_root();
 	snprintf(chroot_dir, sizeof(chroot_dir), "/tmp/test_priv.XXXXXX");
 	assert_non_null(mkdtemp(chroot_dir));
-	assert_child_ok(child_lookup_chroot_drop);
+	child_assert_ok(child_lookup_chroot_drop);
 	assert_int_equal(rmdir(chroot_dir), 0);
 }
 
@@ -232,7 +186,7 @@ static void
 test_unknown_user(void **state)
 {
 	(void)state;
-	assert_child_ok(child_unknown_user);
+	child_assert_ok(child_unknown_user);
 	assert_non_null(strstr(child_out,
 	    "user \"zotad-no-such-user\" does not exist"));
 }
@@ -252,7 +206,7 @@ static void
 test_unknown_group(void **state)
 {
 	(void)state;
-	assert_child_ok(child_unknown_group);
+	child_assert_ok(child_unknown_group);
 	assert_non_null(strstr(child_out,
 	    "group \"zotad-no-such-group\" does not exist"));
 }
@@ -274,7 +228,7 @@ static void
 test_refuse_root_target(void **state)
 {
 	(void)state;
-	assert_child_ok(child_refuse_root);
+	child_assert_ok(child_refuse_root);
 	assert_non_null(strstr(child_out,
 	    "refusing to run as user \"root\": it has uid 0"));
 	assert_non_null(strstr(child_out,
@@ -304,52 +258,27 @@ static void
 test_not_root_skips_drop(void **state)
 {
 	(void)state;
-	assert_child_ok(child_not_root);
+	child_assert_ok(child_not_root);
 }
 
 /* The child sets no_new_privs, then waits while the parent looks. */
 static void
-nnp_child(int ready, int go)
+nnp_child(void)
 {
-	char	 c = 'x';
-
-	if (priv_no_new_privs() == -1 || write(ready, &c, 1) != 1)
-		_exit(1);
-	while (read(go, &c, 1) > 0)
-		;
-	_exit(0);
+	CHILD_CHECK(priv_no_new_privs() != -1);
 }
 
 static void
 test_no_new_privs_shows(void **state)
 {
 	struct priv_status	 st;
-	int			 ready[2], go[2], status;
-	pid_t			 pid;
-	char			 c;
+	struct child_held	 c;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(go), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(go[1]);
-		nnp_child(ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	assert_int_equal(priv_status_read(pid, &st), 0);
+	child_hold(&c, nnp_child);
+	assert_int_equal(priv_status_read(c.pid, &st), 0);
 	assert_int_equal(st.no_new_privs, 1);
-
-	close(go[1]);
-	close(ready[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	child_release(&c);
 }
 
 static void
@@ -404,5 +333,6 @@ main(void)
 		cmocka_unit_test(test_status_no_such_pid),
 	};
 
+	child_prologue = child_log;
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

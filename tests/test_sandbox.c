@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "priv.h"
 #include "sandbox.h"
@@ -33,17 +34,7 @@
  * its filter in a forked child and the parent judges how the child ended.
  */
 
-/* In a child: report the failed condition on stderr and exit 1. */
-#define CHILD_CHECK(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		_exit(1);						\
-	}								\
-} while (0)
-
-static char	 child_out[8192];
-
+/* What every child does first. */
 static void
 child_start(void)
 {
@@ -54,51 +45,10 @@ child_start(void)
 	log_init("test", 1, 0);
 }
 
-/* Run FN in a child, its stderr kept in child_out; return wait status. */
-static int
-run_child(void (*fn)(void))
-{
-	int	 fds[2], status;
-	pid_t	 pid;
-	ssize_t	 n;
-	size_t	 len = 0;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], 2);
-		close(fds[1]);
-		child_start();
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], child_out + len,
-	    sizeof(child_out) - 1 - len)) > 0)
-		len += (size_t)n;
-	child_out[len] = '\0';
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return (status);
-}
-
-static void
-assert_child_ok(void (*fn)(void))
-{
-	int	 status = run_child(fn);
-
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		print_message("child said: %s", child_out);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static void
 assert_child_killed(void (*fn)(void))
 {
-	int	 status = run_child(fn);
+	int	 status = child_run(fn);
 
 	if (!WIFSIGNALED(status))
 		print_message("child said: %s", child_out);
@@ -193,7 +143,7 @@ static void
 test_allowed_calls_work(void **state)
 {
 	(void)state;
-	assert_child_ok(child_allowed_calls);
+	child_assert_ok(child_allowed_calls);
 }
 
 static void
@@ -213,7 +163,7 @@ static void
 test_probe_gets_errno(void **state)
 {
 	(void)state;
-	assert_child_ok(child_errno_probe);
+	child_assert_ok(child_errno_probe);
 }
 
 static void *
@@ -245,7 +195,7 @@ static void
 test_threads_with_clone3_enosys(void **state)
 {
 	(void)state;
-	assert_child_ok(child_threads);
+	child_assert_ok(child_threads);
 }
 
 static void
@@ -289,7 +239,7 @@ test_socket_family_rule(void **state)
 
 	(void)state;
 	/* AF_UNIX must succeed (else exit 1), AF_INET6 must kill. */
-	status = run_child(child_socket_family);
+	status = child_run(child_socket_family);
 	if (!WIFSIGNALED(status))
 		print_message("child said: %s", child_out);
 	assert_true(WIFSIGNALED(status));
@@ -338,53 +288,26 @@ test_no_executable_memory(void **state)
 	assert_child_killed(child_exec_mapping);
 }
 
+/* The child loads a filter, then waits while the parent looks. */
 static void
-status_child(int ready, int go)
+status_child(void)
 {
-	struct sandbox	*sb;
-	char		 c = 'x';
-
-	child_start();
-	sb = child_filter(NULL);
-	child_load(sb);
-	CHILD_CHECK(write(ready, &c, 1) == 1);
-	while (read(go, &c, 1) > 0)
-		;
-	_exit(0);
+	child_load(child_filter(NULL));
 }
 
 static void
 test_status_shows_filter(void **state)
 {
 	struct priv_status	 st;
-	int			 ready[2], go[2], status;
-	pid_t			 pid;
-	char			 c;
+	struct child_held	 c;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(go), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(go[1]);
-		status_child(ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	assert_int_equal(priv_status_read(pid, &st), 0);
+	child_hold(&c, status_child);
+	assert_int_equal(priv_status_read(c.pid, &st), 0);
 	assert_int_equal(st.seccomp, 2);
 	/* libseccomp sets no_new_privs when it loads a filter. */
 	assert_int_equal(st.no_new_privs, 1);
-
-	close(go[1]);
-	close(ready[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	child_release(&c);
 }
 
 static void
@@ -411,7 +334,7 @@ static void
 test_trap_mode_names_call(void **state)
 {
 	(void)state;
-	assert_child_ok(child_trap_mode);
+	child_assert_ok(child_trap_mode);
 	assert_non_null(strstr(child_out,
 	    "test: sandbox: forbidden system call socket ("));
 	assert_non_null(strstr(child_out,
@@ -455,7 +378,7 @@ static void
 test_unknown_syscall_name(void **state)
 {
 	(void)state;
-	assert_child_ok(child_unknown_name);
+	child_assert_ok(child_unknown_name);
 	assert_non_null(strstr(child_out,
 	    "unknown system call \"frobnicate\""));
 }
@@ -476,7 +399,7 @@ static void
 test_limit_nofile(void **state)
 {
 	(void)state;
-	assert_child_ok(child_limit_nofile);
+	child_assert_ok(child_limit_nofile);
 }
 
 static void
@@ -499,7 +422,7 @@ static void
 test_limit_fsize(void **state)
 {
 	(void)state;
-	assert_child_ok(child_limit_fsize);
+	child_assert_ok(child_limit_fsize);
 }
 
 static void
@@ -522,7 +445,7 @@ static void
 test_limit_nproc(void **state)
 {
 	(void)state;
-	assert_child_ok(child_limit_nproc);
+	child_assert_ok(child_limit_nproc);
 }
 
 int
@@ -547,5 +470,6 @@ main(void)
 		cmocka_unit_test(test_limit_nproc),
 	};
 
+	child_prologue = child_start;
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

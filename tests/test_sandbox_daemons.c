@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -35,35 +34,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "priv.h"
+#include "suite.h"
 
 #define SBD_WAIT_MS	15000
 #define SBD_NOBODY	"nobody"
-
-enum sbd_daemon { SBD_FETCH, SBD_RADIO, SBD_MQTT, SBD_NDAEMONS };
-
-static const char *const sbd_names[SBD_NDAEMONS] = {
-	"zotad-fetch", "zotad-radio", "zotad-mqtt"
-};
-
-/* What each daemon logs once it runs confined. */
-static const char *const sbd_ready[SBD_NDAEMONS] = {
-	"zotad-fetch: ready", "adapter up", "connected to zotad-radio"
-};
-
-struct sbd {
-	char	 dir[64];
-	char	 conf[PATH_MAX];
-	char	 tty[PATH_MAX];
-	char	 log[SBD_NDAEMONS][PATH_MAX];
-	pid_t	 sim;
-	pid_t	 pid[SBD_NDAEMONS];
-};
 
 /* What an injected system call came to. */
 struct sbd_outcome {
@@ -72,217 +51,18 @@ struct sbd_outcome {
 	long	 ret;		/* otherwise the call's result (-errno) */
 };
 
-static struct sbd	 sbd;
-
-static int	sbd_teardown(void **);
-
-/* Setup failed: show the daemon's log, stop what runs, say why. */
-static void
-sbd_abandon(const char *who)
-{
-	char	 line[1024];
-	FILE	*f;
-	int	 d;
-
-	for (d = 0; d < SBD_NDAEMONS; d++) {
-		if (strcmp(who, sbd_names[d]) != 0 ||
-		    (f = fopen(sbd.log[d], "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL)
-			print_message("# %s", line);
-		fclose(f);
-	}
-	/* cmocka runs no teardown after a failed setup. */
-	sbd_teardown(NULL);
-	fail_msg("%s did not start", who);
-}
-
-static void
-sbd_path(char *out, size_t len, const char *name)
-{
-	if ((size_t)snprintf(out, len, "%s/%s", sbd.dir, name) >= len)
-		fail_msg("path too long: %s/%s", sbd.dir, name);
-}
-
-static void
-sbd_bin(char *out, size_t len, const char *name)
-{
-	const char	*b = getenv("BUILD");
-
-	snprintf(out, len, "%s/bin/%s", b != NULL ? b : "build", name);
-}
-
-static void
-sbd_write(const char *path, const char *text)
-{
-	FILE	*f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int
-sbd_file_has(const char *path, const char *needle)
-{
-	char	 line[4096];
-	FILE	*f;
-	int	 found = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (0);
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return (found);
-}
-
-static void
-sbd_nap(void)
-{
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Wait until PATH names NEEDLE (or exists, for NULL) while PID lives. */
-static int
-sbd_wait_for(const char *path, const char *needle, pid_t pid)
-{
-	int	 i, st;
-
-	for (i = 0; i < SBD_WAIT_MS / 20; i++) {
-		if (needle == NULL ? access(path, F_OK) == 0 :
-		    sbd_file_has(path, needle))
-			return (1);
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return (0);
-		sbd_nap();
-	}
-	return (0);
-}
-
-static pid_t
-sbd_spawn(char *const argv[], const char *errfile, int as_nobody)
-{
-	struct passwd	*pw = getpwnam(SBD_NOBODY);
-	pid_t		 pid;
-	int		 fd;
-
-	assert_non_null(pw);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid != 0)
-		return (pid);
-	if ((fd = open(errfile, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
-		dup2(fd, 2);
-		close(fd);
-	}
-	if (as_nobody && getuid() == 0 && (setgroups(0, NULL) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
-		_exit(126);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static void
-sbd_start_sim(void)
-{
-	char	 bin[PATH_MAX], log[PATH_MAX], scen[PATH_MAX];
-	char	*argv[] = { bin, "--scenario", scen, "--pty", sbd.tty, NULL };
-
-	sbd_bin(bin, sizeof(bin), "zotad-sim");
-	sbd_path(log, sizeof(log), "sim.log");
-	sbd_path(scen, sizeof(scen), "scenario.json");
-	sbd_write(scen, "{ \"devices\": [] }\n");
-	/* As nobody, so that the dropped daemon can reopen its pty. */
-	sbd.sim = sbd_spawn(argv, log, 1);
-	if (!sbd_wait_for(sbd.tty, NULL, sbd.sim))
-		sbd_abandon("zotad-sim never made its pty");
-}
-
-static void
-sbd_start(enum sbd_daemon d)
-{
-	char	 bin[PATH_MAX];
-	char	*argv[] = { bin, "-d", "-f", sbd.conf, NULL };
-
-	sbd_bin(bin, sizeof(bin), sbd_names[d]);
-	/* A fresh log, so that a restart is seen by its own words. */
-	unlink(sbd.log[d]);
-	sbd.pid[d] = sbd_spawn(argv, sbd.log[d], 0);
-	if (!sbd_wait_for(sbd.log[d], sbd_ready[d], sbd.pid[d])) {
-		sbd.pid[d] = 0;
-		sbd_abandon(sbd_names[d]);
-	}
-}
-
+/*
+ * The simulator with no device and the three daemons; a broker nobody
+ * runs, so that zotad-mqtt keeps trying, confined.
+ */
 static int
 sbd_setup(void **state)
 {
-	char	 conf[2 * PATH_MAX], sub[PATH_MAX];
-	int	 d;
-
 	(void)state;
-	memset(&sbd, 0, sizeof(sbd));
-	snprintf(sbd.dir, sizeof(sbd.dir), "/tmp/zotad-sbd.XXXXXX");
-	assert_non_null(mkdtemp(sbd.dir));
-	/* The simulator and the daemons, as nobody, write here. */
-	assert_int_equal(chmod(sbd.dir, 0777), 0);
-	sbd_path(sub, sizeof(sub), "cache");
-	assert_int_equal(mkdir(sub, 0777), 0);
-	sbd_path(sub, sizeof(sub), "state");
-	assert_int_equal(mkdir(sub, 0777), 0);
-	sbd_path(sbd.tty, sizeof(sbd.tty), "tty");
-	sbd_path(sbd.conf, sizeof(sbd.conf), "configuration.yaml");
-	for (d = 0; d < SBD_NDAEMONS; d++) {
-		snprintf(sub, sizeof(sub), "%s.log", sbd_names[d]);
-		sbd_path(sbd.log[d], sizeof(sbd.log[d]), sub);
-	}
-	/* A broker nobody runs: zotad-mqtt keeps trying, confined. */
-	snprintf(conf, sizeof(conf),
-	    "mqtt:\n  server: mqtt://127.0.0.1:9\n"
-	    "serial:\n  port: %s\n"
-	    "zotad:\n  state_dir: %s/state\n  cache_dir: %s/cache\n"
-	    "  run_dir: %s/run\n"
-	    "  index_url: http://127.0.0.1:9/index.json\n"
-	    "  downgrade_index_url: http://127.0.0.1:9/index1.json\n"
-	    "  user_radio: nobody\n  user_fetch: nobody\n"
-	    "  user_mqtt: nobody\n", sbd.tty, sbd.dir, sbd.dir, sbd.dir);
-	sbd_write(sbd.conf, conf);
-	sbd_start_sim();
-	/* zotad-radio makes the run dir that all sockets go in. */
-	sbd_start(SBD_RADIO);
-	sbd_start(SBD_FETCH);
-	sbd_start(SBD_MQTT);
-	return (0);
-}
-
-static void
-sbd_stop(pid_t *pid)
-{
-	int	 st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	waitpid(*pid, &st, 0);
-	*pid = 0;
-}
-
-static int
-sbd_teardown(void **state)
-{
-	char	 cmd[PATH_MAX + 16];
-	int	 d;
-
-	(void)state;
-	for (d = SBD_NDAEMONS - 1; d >= 0; d--)
-		sbd_stop(&sbd.pid[d]);
-	sbd_stop(&sbd.sim);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sbd.dir);
-	if (system(cmd) != 0)
-		print_message("# could not remove %s\n", sbd.dir);
+	suite_prepare("sbd");
+	suite.wait_ms = SBD_WAIT_MS;
+	suite_write_text("scenario.json", "{ \"devices\": [] }\n");
+	suite_start_daemons();
 	return (0);
 }
 
@@ -322,7 +102,7 @@ sbd_ptrace_stop(pid_t pid, struct user_regs_struct *regs)
 		    (insn & 0xffff) == SBD_SYSCALL_INSN)
 			return;
 		assert_int_equal(ptrace(PTRACE_CONT, pid, NULL, NULL), 0);
-		sbd_nap();
+		suite_nap(20);
 	}
 	fail_msg("%d never stopped inside a system call", (int)pid);
 }
@@ -446,23 +226,23 @@ sbd_inject(pid_t pid, long nr, const unsigned long args[6], const char *str,
 
 /* The daemon was stopped by its filter (or the call failed). */
 static void
-sbd_assert_refused(enum sbd_daemon d, const struct sbd_outcome *o,
+sbd_assert_refused(enum suite_daemon d, const struct sbd_outcome *o,
     const char *what)
 {
 	if (o->killed) {
 		if (o->sig != SIGSYS)
 			fail_msg("%s died of signal %d, not SIGSYS, on %s",
-			    sbd_names[d], o->sig, what);
+			    suite_names[d], o->sig, what);
 		/* Reaped by the injection's wait. */
-		sbd.pid[d] = 0;
+		suite.pid[d] = 0;
 		return;
 	}
 	if (o->ret >= 0)
-		fail_msg("%s managed to %s (result %ld)", sbd_names[d], what,
+		fail_msg("%s managed to %s (result %ld)", suite_names[d], what,
 		    o->ret);
 	if (o->ret != -EACCES && o->ret != -EPERM)
 		fail_msg("%s: %s failed with errno %ld, not EACCES or EPERM",
-		    sbd_names[d], what, -o->ret);
+		    suite_names[d], what, -o->ret);
 }
 
 static void
@@ -474,17 +254,17 @@ t_status(void **state)
 
 	(void)state;
 	assert_non_null(pw);
-	for (d = 0; d < SBD_NDAEMONS; d++) {
-		assert_int_equal(priv_status_read(sbd.pid[d], &st), 0);
+	for (d = 0; d < SUITE_NDAEMONS; d++) {
+		assert_int_equal(priv_status_read(suite.pid[d], &st), 0);
 		if (st.seccomp != 2 || st.no_new_privs != 1)
-			fail_msg("%s: Seccomp %d, NoNewPrivs %d", sbd_names[d],
-			    st.seccomp, st.no_new_privs);
+			fail_msg("%s: Seccomp %d, NoNewPrivs %d",
+			    suite_names[d], st.seccomp, st.no_new_privs);
 		if (getuid() != 0)
 			continue;
 		for (i = 0; i < 4; i++)
 			if (st.uid[i] != pw->pw_uid || st.gid[i] == 0)
 				fail_msg("%s: uid %d gid %d after the drop",
-				    sbd_names[d], (int)st.uid[i],
+				    suite_names[d], (int)st.uid[i],
 				    (int)st.gid[i]);
 		assert_int_equal(st.cap_eff, 0);
 	}
@@ -500,17 +280,17 @@ t_harmless_call(void **state)
 
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
-	for (d = 0; d < SBD_NDAEMONS; d++) {
-		sbd_inject(sbd.pid[d], SYS_getpid, none, NULL, &o);
+	for (d = 0; d < SUITE_NDAEMONS; d++) {
+		sbd_inject(suite.pid[d], SYS_getpid, none, NULL, &o);
 		if (o.killed)
 			fail_msg("%s died of signal %d on getpid",
-			    sbd_names[d], o.sig);
-		assert_int_equal(o.ret, sbd.pid[d]);
-		assert_int_equal(waitpid(sbd.pid[d], &st, WNOHANG), 0);
+			    suite_names[d], o.sig);
+		assert_int_equal(o.ret, suite.pid[d]);
+		assert_int_equal(waitpid(suite.pid[d], &st, WNOHANG), 0);
 	}
 	/* zotad-radio, poked, still serves radio.sock. */
-	sbd_stop(&sbd.pid[SBD_MQTT]);
-	sbd_start(SBD_MQTT);
+	suite_stop(&suite.pid[SUITE_MQTT], SIGTERM);
+	suite_start_daemon(SUITE_MQTT);
 }
 
 static void
@@ -525,7 +305,7 @@ t_fetch_no_serial(void **state)
 
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
-	assert_non_null(realpath(sbd.tty, dev));
+	assert_non_null(realpath(suite.tty, dev));
 	/* Any user may open it: only the sandbox can stand in the way. */
 	assert_int_equal(chmod(dev, 0666), 0);
 	if ((pid = fork()) == 0) {
@@ -538,20 +318,20 @@ t_fetch_no_serial(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
-	sbd_inject(sbd.pid[SBD_FETCH], SYS_openat, args, dev, &o);
-	sbd_assert_refused(SBD_FETCH, &o, "open the serial device");
+	sbd_inject(suite.pid[SUITE_FETCH], SYS_openat, args, dev, &o);
+	sbd_assert_refused(SUITE_FETCH, &o, "open the serial device");
 }
 
 static void
-sbd_no_exec(enum sbd_daemon d)
+sbd_no_exec(enum suite_daemon d)
 {
 	unsigned long		 args[6] = { SBD_STR, 0, 0, 0, 0, 0 };
 	struct sbd_outcome	 o;
 
-	sbd_inject(sbd.pid[d], SYS_execve, args, "/bin/true", &o);
+	sbd_inject(suite.pid[d], SYS_execve, args, "/bin/true", &o);
 	/* execve only returns when it failed; /bin/true would exit 0. */
 	if (o.killed && o.sig == 0)
-		fail_msg("%s executed /bin/true", sbd_names[d]);
+		fail_msg("%s executed /bin/true", suite_names[d]);
 	sbd_assert_refused(d, &o, "execute /bin/true");
 }
 
@@ -560,7 +340,7 @@ t_fetch_no_exec(void **state)
 {
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
-	sbd_no_exec(SBD_FETCH);
+	sbd_no_exec(SUITE_FETCH);
 }
 
 static void
@@ -574,12 +354,12 @@ t_radio_no_tcp(void **state)
 
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
-	sbd_inject(sbd.pid[SBD_RADIO], SYS_socket, tcp, NULL, &o);
-	sbd_assert_refused(SBD_RADIO, &o, "open a TCP socket");
-	if (sbd.pid[SBD_RADIO] == 0)
-		sbd_start(SBD_RADIO);
-	sbd_inject(sbd.pid[SBD_RADIO], SYS_socket, tcp6, NULL, &o);
-	sbd_assert_refused(SBD_RADIO, &o, "open a TCP/IPv6 socket");
+	sbd_inject(suite.pid[SUITE_RADIO], SYS_socket, tcp, NULL, &o);
+	sbd_assert_refused(SUITE_RADIO, &o, "open a TCP socket");
+	if (suite.pid[SUITE_RADIO] == 0)
+		suite_start_daemon(SUITE_RADIO);
+	sbd_inject(suite.pid[SUITE_RADIO], SYS_socket, tcp6, NULL, &o);
+	sbd_assert_refused(SUITE_RADIO, &o, "open a TCP/IPv6 socket");
 }
 
 static void
@@ -593,9 +373,9 @@ t_mqtt_no_write(void **state)
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
 	/* The directory is open to everyone: only the sandbox refuses. */
-	sbd_path(path, sizeof(path), "written-by-mqtt");
-	sbd_inject(sbd.pid[SBD_MQTT], SYS_openat, args, path, &o);
-	sbd_assert_refused(SBD_MQTT, &o, "create a file");
+	suite_path(path, sizeof(path), "written-by-mqtt");
+	sbd_inject(suite.pid[SUITE_MQTT], SYS_openat, args, path, &o);
+	sbd_assert_refused(SUITE_MQTT, &o, "create a file");
 	assert_int_equal(access(path, F_OK), -1);
 }
 
@@ -604,7 +384,7 @@ t_mqtt_no_exec(void **state)
 {
 	(void)state;
 	SBD_SKIP_UNLESS_INJECTABLE();
-	sbd_no_exec(SBD_MQTT);
+	sbd_no_exec(SUITE_MQTT);
 }
 
 int
@@ -612,19 +392,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_status, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_harmless_call, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_fetch_no_serial, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_fetch_no_exec, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_radio_no_tcp, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_mqtt_no_write, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 		cmocka_unit_test_setup_teardown(t_mqtt_no_exec, sbd_setup,
-		    sbd_teardown),
+		    suite_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
