@@ -4,19 +4,18 @@
 # Each daemon's configuration test (-n): OK, an invalid value, an unknown
 # key, a missing file, a bad command line.
 
-n=0
-fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/tap.sh"
+tap_why="$tmp/why"
 
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
+# says PATTERN: whether what the daemon said, $out, matches PATTERN.
+says() {
+	case "$out" in
+	$1) return 0 ;;
+	esac
+	echo "got: $out"
+	return 1
 }
 
 cat >"$tmp/good.yaml" <<'YAML'
@@ -39,35 +38,24 @@ YAML
 
 for d in zotad-radio zotad-fetch zotad-mqtt; do
 	out=$($d -n -f "$tmp/good.yaml" 2>&1)
-	check $? "$d -n accepts a valid file"
-	[ "$out" = "configuration OK" ]
-	check $? "$d -n says configuration OK"
+	check "$d -n accepts a valid file" test $? -eq 0
+	check "$d -n says configuration OK" test "$out" = "configuration OK"
 
 	out=$($d -n -f "$tmp/bad.yaml" 2>&1)
-	[ $? = 1 ]
-	check $? "$d -n rejects an invalid value"
-	case "$out" in
-	*ota.update_check_interval*soon*) r=0 ;;
-	*) r=1; echo "# got: $out" ;;
-	esac
-	check $r "$d -n names the key and the value"
+	check "$d -n rejects an invalid value" test $? -eq 1
+	check "$d -n names the key and the value" \
+	    says '*ota.update_check_interval*soon*'
 
 	out=$($d -n -f "$tmp/unknown.yaml" 2>&1)
-	check $? "$d -n accepts a file with an unknown key"
-	case "$out" in
-	*update_check_intervall*"configuration OK"*) r=0 ;;
-	*) r=1; echo "# got: $out" ;;
-	esac
-	check $r "$d -n warns about the unknown key"
+	check "$d -n accepts a file with an unknown key" test $? -eq 0
+	check "$d -n warns about the unknown key" \
+	    says '*update_check_intervall*configuration OK*'
 
 	$d -n -f "$tmp/absent.yaml" >/dev/null 2>&1
-	[ $? = 1 ]
-	check $? "$d -n fails on a missing file"
+	check "$d -n fails on a missing file" test $? -eq 1
 
 	$d -x >/dev/null 2>&1
-	[ $? = 2 ]
-	check $? "$d rejects an unknown option with status 2"
+	check "$d rejects an unknown option with status 2" test $? -eq 2
 done
 
-echo "1..$n"
-exit $fail
+tap_end

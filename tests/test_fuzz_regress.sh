@@ -9,16 +9,13 @@
 # fails if a fixed bug comes back.
 
 : "${BUILD:=build}"
-n=0
-status=0
+. "$(dirname "$0")/tap.sh"
 
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c | sed 's/^fuzz_//')
 	bin="$BUILD/tests/replay_$name"
-	n=$((n + 1))
 	if [ ! -x "$bin" ]; then
-		echo "not ok $n - $name: $bin was not built"
-		status=1
+		not_ok "$name: $bin was not built"
 		continue
 	fi
 	set --
@@ -26,17 +23,15 @@ for src in tests/fuzz/fuzz_*.c; do
 		[ -f "$f" ] && set -- "$@" "$f"
 	done
 	if [ $# -eq 0 ]; then
-		echo "ok $n # SKIP $name: no seed or regression input"
+		skip "$name: no seed or regression input"
 		continue
 	fi
-	if "$bin" "$@" >"$BUILD/tests/replay_$name.log" 2>&1; then
-		echo "ok $n - $name: $# inputs replayed"
+	log="$BUILD/tests/replay_$name.log"
+	if "$bin" "$@" >"$log" 2>&1; then
+		ok "$name: $# inputs replayed"
 	else
-		echo "not ok $n - $name: an input failed," \
-		    "see $BUILD/tests/replay_$name.log"
-		tail -n 20 "$BUILD/tests/replay_$name.log" | sed 's/^/# /'
-		status=1
+		not_ok "$name: an input failed, see $log"
+		tail -n 20 "$log" | sed 's/^/# /'
 	fi
 done
-echo "1..$n"
-exit $status
+tap_end

@@ -13,20 +13,17 @@ own='referenced manual not found: Xr '
 own="$own(zotad-radio|zotad-fetch|zotad-mqtt|zotadctl|zotad-configuration) [58]"
 # Run from the repository root, alone or by make check.
 PATH="$PWD/${BUILD:-build}/bin:$PATH"
-n=0
-failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/tap.sh"
 
 for p in $pages; do
-	n=$((n + 1))
 	if [ ! -f "man/$p" ]; then
-		failed=$((failed + 1))
-		echo "not ok $n - man/$p exists"
+		not_ok "man/$p exists"
 		continue
 	fi
 	if ! command -v mandoc >/dev/null 2>&1; then
-		echo "ok $n # SKIP mandoc not installed (make deps)"
+		skip "mandoc not installed (make deps)"
 		continue
 	fi
 	# Messages about the page name it; others concern the system's
@@ -34,26 +31,23 @@ for p in $pages; do
 	mandoc -Tlint "man/$p" 2>&1 | grep "^mandoc: man/$p:" |
 	    grep -Ev "$own" >"$tmp/lint"
 	if [ -s "$tmp/lint" ]; then
-		failed=$((failed + 1))
-		echo "not ok $n - man/$p is clean under mandoc -Tlint"
+		not_ok "man/$p is clean under mandoc -Tlint"
 		sed 's/^/# /' "$tmp/lint"
 	else
-		echo "ok $n - man/$p is clean under mandoc -Tlint"
+		ok "man/$p is clean under mandoc -Tlint"
 	fi
 done
 
 # Each daemon's synopsis is its usage line, and the configuration page
 # documents every key the parser's tables know.
 for d in zotad-radio zotad-fetch zotad-mqtt; do
-	n=$((n + 1))
 	usage=$("$d" -x 2>&1 | sed -n 's/^usage: [^ ]* //p')
 	if [ "$usage" = "[-dnv] [-f configuration.yaml]" ] &&
 	    grep -q '^\.Op Fl dnv$' "man/$d.8" &&
 	    grep -q '^\.Op Fl f Ar configuration.yaml$' "man/$d.8"; then
-		echo "ok $n - man/$d.8 shows the options $d has"
+		ok "man/$d.8 shows the options $d has"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - man/$d.8 shows the options $d has"
+		not_ok "man/$d.8 shows the options $d has"
 		echo "# $d says: $usage"
 	fi
 done
@@ -69,12 +63,10 @@ for o in $(zotadctl 2>&1 | grep -o -- '--[a-z-]*' | sort -u); do
 	grep -Eq "^\.Op .*Fl -${o#--}( |\$)|^\.Fl -${o#--}( |\$)" \
 	    man/zotadctl.8 || missing="$missing $o"
 done
-n=$((n + 1))
 if [ -n "$cmds" ] && [ -z "$missing" ]; then
-	echo "ok $n - zotadctl.8 shows every command and option zotadctl has"
+	ok "zotadctl.8 shows every command and option zotadctl has"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - zotadctl.8 shows every command and option zotadctl has"
+	not_ok "zotadctl.8 shows every command and option zotadctl has"
 	echo "# missing:$missing"
 fi
 
@@ -85,20 +77,17 @@ for k in $keys; do
 	grep -E '^\.It Ic ' man/zotad-configuration.5 | grep -qw "$k" ||
 	    missing="$missing $k"
 done
-n=$((n + 1))
 if [ -n "$keys" ] && [ -z "$missing" ]; then
-	echo "ok $n - zotad-configuration.5 documents every configuration key"
+	ok "zotad-configuration.5 documents every configuration key"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - zotad-configuration.5 documents every configuration key"
+	not_ok "zotad-configuration.5 documents every configuration key"
 	echo "# missing:$missing"
 fi
 
 # Every number in a key's allowed values (its range, its list length) is
 # in that key's entry, so that a range changed in the parser shows here.
-n=$((n + 1))
 if ! command -v python3 >/dev/null 2>&1; then
-	echo "ok $n # SKIP python3 not installed"
+	skip "python3 not installed"
 elif python3 - common/config.c man/zotad-configuration.5 \
     >"$tmp/ranges" 2>&1 <<'EOF'
 import re, sys
@@ -125,12 +114,10 @@ for m in re.finditer(r'\{\s*\.name = "([a-z_]+)"(.*?)\}', src, re.S):
 sys.exit(bad)
 EOF
 then
-	echo "ok $n - zotad-configuration.5 gives each key the parser's range"
+	ok "zotad-configuration.5 gives each key the parser's range"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - zotad-configuration.5 gives each key the parser's range"
+	not_ok "zotad-configuration.5 gives each key the parser's range"
 	sed 's/^/# /' "$tmp/ranges"
 fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end

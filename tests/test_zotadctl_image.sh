@@ -9,30 +9,10 @@ fixtures=${ZOTAD_FIXTURES:-../shared/fixtures/zigbee-ota}
 images="$fixtures/images"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -s "$tmp/err" ] && sed 's/^/# stderr: /' "$tmp/err"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-}
-
-# check WHAT STATUS WANTED: pass when the command's status was WANTED.
-check() {
-	if [ "$2" -eq "$3" ]; then ok "$1"; else not_ok "$1 (exit $2)"; fi
-}
+. "$(dirname "$0")/tap.sh"
+# What a failed command said on stderr.
+tap_why="$tmp/err"
+tap_label="stderr: "
 
 # json WHAT PYTHON [ARG]: run PYTHON with the JSON of $tmp/out as d
 # (and ARG as sys.argv[2]).
@@ -52,11 +32,11 @@ run() {
 }
 
 # Usage errors.
-run image; check "image without subcommand is a usage error" $? 2
-run image frobnicate; check "unknown subcommand is a usage error" $? 2
-run image inspect; check "inspect without files is a usage error" $? 2
+run image; check_status "image without subcommand is a usage error" $? 2
+run image frobnicate; check_status "unknown subcommand is a usage error" $? 2
+run image inspect; check_status "inspect without files is a usage error" $? 2
 run image inspect "$tmp/missing"
-check "unreadable file exits 2" $? 2
+check_status "unreadable file exits 2" $? 2
 if grep -q "missing" "$tmp/err" && [ ! -s "$tmp/out" ]; then
 	ok "unreadable file is named on stderr, nothing on stdout"
 else
@@ -67,7 +47,7 @@ fi
 run image make --manufacturer-code 0x117C --image-type 4114 \
     --file-version 0x01020304 --size 5000 --header-string "zotad synthetic" \
     --hw-min 1 --hw-max 0x0A00 --seed 3 "$tmp/a.ota"
-check "make writes an image" $? 0
+check_status "make writes an image" $? 0
 json "make reports the image it wrote" "
 assert d['valid'] is True and d['fileName'] == 'a.ota'
 assert d['fileSize'] == 5000 and d['fileLength'] == 5000"
@@ -76,7 +56,7 @@ if [ "$(wc -c <"$tmp/a.ota")" -eq 5000 ]; then
 else
 	not_ok "made file has --size bytes"
 fi
-run image inspect "$tmp/a.ota"; check "inspect a made image" $? 0
+run image inspect "$tmp/a.ota"; check_status "inspect a made image" $? 0
 json "inspect reads back every option" "
 assert d['manufacturerCode'] == 0x117C and d['imageType'] == 4114
 assert d['fileVersion'] == 0x01020304 and d['fileSize'] == 5000
@@ -147,11 +127,11 @@ bad_make "a missing required option" --manufacturer-code $base
 bad_make "an unknown option" --colour --colour red \
     --manufacturer-code 1 $base
 run image make --manufacturer-code 1 $base
-check "make without an output file is a usage error" $? 2
+check_status "make without an output file is a usage error" $? 2
 
 # Broken synthetic files: exit 1, the reason in JSON and on stderr.
 head -c 4000 "$tmp/a.ota" >"$tmp/cut.ota"
-run image inspect "$tmp/cut.ota"; check "a cut file is invalid" $? 1
+run image inspect "$tmp/cut.ota"; check_status "a cut file is invalid" $? 1
 json "a cut file says it is truncated" "
 assert d['valid'] is False and d['fileLength'] == 4000
 assert d['error'] == 'file truncated: total image size is 5000 bytes ' \
@@ -162,18 +142,18 @@ else
 	not_ok "the reason is on stderr too"
 fi
 printf 'not an OTA file at all\n' >"$tmp/text.ota"
-run image inspect "$tmp/text.ota"; check "a text file is invalid" $? 1
+run image inspect "$tmp/text.ota"; check_status "a text file is invalid" $? 1
 json "a text file has no magic" "
 assert d['error'].startswith('no OTA upgrade file identifier')"
 
 # Several files give an array; the worst status wins.
 run image inspect "$tmp/a.ota" "$tmp/cut.ota"
-check "one invalid file among several exits 1" $? 1
+check_status "one invalid file among several exits 1" $? 1
 json "several files give an array in order" "
 assert [x['fileName'] for x in d] == ['a.ota', 'cut.ota']
 assert [x['valid'] for x in d] == [True, False]"
 run image inspect "$tmp/a.ota" "$tmp/missing" "$tmp/cut.ota"
-check "an unreadable file among several exits 2" $? 2
+check_status "an unreadable file among several exits 2" $? 2
 json "the readable files are still reported" "
 assert [x['fileName'] for x in d] == ['a.ota', 'cut.ota']"
 
@@ -188,7 +168,7 @@ if [ ! -d "$images" ]; then
 fi
 
 run image inspect "$images"/*
-check "inspecting every image exits 1 for the truncated one" $? 1
+check_status "inspecting every image exits 1 for the truncated one" $? 1
 json "every image matches its index.json entry" "
 idx = {e['fileName']: e for e in json.load(open(sys.argv[2]))}
 assert len(d) == 25
@@ -220,14 +200,13 @@ assert [(t['tagId'], t['length'], t['size']) for t in d['tags']] == \
     [(0xF000, 239664, 239672)]"
 
 run image inspect "$images/ModuLum-ATmega_010B_5.130.1.30000_0012.sbl-ota"
-check "Hue SBL image is valid" $? 0
+check_status "Hue SBL image is valid" $? 0
 json "Hue SBL image is served opaquely with a warning" "
 assert d['valid'] is True and d['tagsOpaque'] is True
 assert d['tags'] == [] and d['servedLength'] == 256632
 assert 'not a tag' in d['tagWarning'] and d['warnings']"
 
 run image inspect "$images/tcl-1-zb-s_hw1.x_fw0.6.1_ota20.ota"
-check "truncated image exits 1" $? 1
+check_status "truncated image exits 1" $? 1
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

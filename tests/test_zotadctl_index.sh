@@ -10,30 +10,10 @@ fixtures=${ZOTAD_FIXTURES:-../shared/fixtures/zigbee-ota}
 data=tests/data/index
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -s "$tmp/err" ] && sed 's/^/# stderr: /' "$tmp/err"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-}
-
-# check WHAT STATUS WANTED: pass when the command's status was WANTED.
-check() {
-	if [ "$2" -eq "$3" ]; then ok "$1"; else not_ok "$1 (exit $2)"; fi
-}
+. "$(dirname "$0")/tap.sh"
+# What a failed command said on stderr.
+tap_why="$tmp/err"
+tap_label="stderr: "
 
 # json WHAT PYTHON [ARG...]: run PYTHON with the JSON of $tmp/out as d
 # (and the ARGs as sys.argv[2:]); pass when it raises nothing.
@@ -66,25 +46,25 @@ sha512() {
 }
 
 # Usage errors.
-run index; check "index without subcommand is a usage error" $? 2
-run index frobnicate; check "unknown subcommand is a usage error" $? 2
-run index add; check "add without files is a usage error" $? 2
+run index; check_status "index without subcommand is a usage error" $? 2
+run index frobnicate; check_status "unknown subcommand is a usage error" $? 2
+run index add; check_status "add without files is a usage error" $? 2
 run index add --base-url ftp://example.org/ x.ota
-check "add with a base url that is not http(s) is a usage error" $? 2
+check_status "add with a base url that is not http(s) is a usage error" $? 2
 run index match "$data/index.json" --image-type 1 --file-version 1
-check "match without --manufacturer-code is a usage error" $? 2
+check_status "match without --manufacturer-code is a usage error" $? 2
 run index match "$data/index.json" --manufacturer-code 1x \
     --image-type 1 --file-version 1
-check "match with a bad number is a usage error" $? 2
+check_status "match with a bad number is a usage error" $? 2
 run index match "$data/index.json" --manufacturer-code 0x10000 \
     --image-type 1 --file-version 1
-check "match with a manufacturer code over 0xffff is a usage error" $? 2
+check_status "match with a manufacturer code over 0xffff is a usage error" $? 2
 
 # index add.
 mkdir "$tmp/ota"
 make_image "$tmp/ota/widget 100%.ota" 5 || not_ok "image make"
 run index add --base-url https://ota.example.org/fw "$tmp/ota/widget 100%.ota"
-check "add one file" $? 0
+check_status "add one file" $? 0
 json "add prints the entry the zigbee-OTA tooling would" '
 e, = d
 assert e["fileName"] == "widget 100%.ota", e
@@ -98,29 +78,29 @@ assert list(e) == ["fileName", "fileVersion", "fileSize", "url",
 ' "$(sha512 "$tmp/ota/widget 100%.ota")"
 
 run index add "$tmp/ota/widget 100%.ota"
-check "add without a base url" $? 0
+check_status "add without a base url" $? 0
 json "without a base url the url is the absolute path" '
 assert d[0]["url"] == sys.argv[2], d[0]["url"]
 ' "$(cd "$tmp/ota" && pwd -P)/widget 100%.ota"
 
 printf 'not an OTA file at all, just text\n' >"$tmp/ota/junk.ota"
 run index add "$tmp/ota/widget 100%.ota" "$tmp/ota/junk.ota"
-check "add of a file that is not an OTA image exits 1" $? 1
+check_status "add of a file that is not an OTA image exits 1" $? 1
 if grep -q "junk.ota" "$tmp/err" && [ ! -s "$tmp/out" ]; then
 	ok "the invalid file is named on stderr, nothing on stdout"
 else
 	not_ok "the invalid file is named on stderr, nothing on stdout"
 fi
 run index add "$tmp/ota/missing.ota"
-check "add of a missing file exits 2" $? 2
+check_status "add of a missing file exits 2" $? 2
 
 # index add --append.
 idx="$tmp/ota/override.json"
 run index add --append "$idx" "$tmp/ota/widget 100%.ota"
-check "append creates a missing index" $? 0
+check_status "append creates a missing index" $? 0
 make_image "$tmp/ota/second.ota" 7
 run index add --append "$idx" "$tmp/ota/second.ota"
-check "append a second file" $? 0
+check_status "append a second file" $? 0
 cp "$idx" "$tmp/out"
 json "the index holds both files in order" '
 assert [e["fileName"] for e in d] == ["widget 100%.ota", "second.ota"], d
@@ -134,7 +114,7 @@ json.dump(d, open(sys.argv[1], 'w'))" "$idx"
 chmod 640 "$idx"
 make_image "$tmp/ota/widget 100%.ota" 6
 run index add --append "$idx" "$tmp/ota/widget 100%.ota"
-check "append a file already in the index" $? 0
+check_status "append a file already in the index" $? 0
 cp "$idx" "$tmp/out"
 json "the entry is refreshed in place, hand-written fields kept" '
 assert len(d) == 2, d
@@ -157,7 +137,7 @@ fi
 
 printf '{"not": "an array"}' >"$tmp/bad.json"
 run index add --append "$tmp/bad.json" "$tmp/ota/second.ota"
-check "append to a file that is not an index exits 1" $? 1
+check_status "append to a file that is not an index exits 1" $? 1
 if grep -q "not a JSON array" "$tmp/err" &&
     [ "$(cat "$tmp/bad.json")" = '{"not": "an array"}' ]; then
 	ok "the bad index is named and left untouched"
@@ -168,7 +148,7 @@ fi
 # index match against the small index in the repository.
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 6
-check "match finds an image" $? 0
+check_status "match finds an image" $? 0
 json "the highest applicable version is chosen and the others explained" '
 assert d["available"] is True, d
 assert d["chosen"]["fileName"] == "widget-9.ota", d["chosen"]
@@ -188,7 +168,7 @@ fi
 
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 6 --hardware-version 2
-check "match with a hardware version" $? 0
+check_status "match with a hardware version" $? 0
 json "the hardware-bound entry applies to its hardware" '
 assert d["chosen"]["fileName"] == "widget-hw2.ota", d["chosen"]
 assert d["device"]["hardwareVersion"] == 2, d["device"]
@@ -196,7 +176,7 @@ assert d["device"]["hardwareVersion"] == 2, d["device"]
 
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 4
-check "match under minFileVersion still finds the first step" $? 0
+check_status "match under minFileVersion still finds the first step" $? 0
 json "the staged entry is excluded by minFileVersion" '
 assert d["chosen"]["fileName"] == "widget-5.ota", d["chosen"]
 c = [c for c in d["candidates"] if c["fileName"] == "widget-9.ota"][0]
@@ -206,7 +186,7 @@ assert "below minFileVersion" in c["reason"], c
 
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x43 --file-version 1 --model-id GADGET-2
-check "match with another model id finds no image" $? 1
+check_status "match with another model id finds no image" $? 1
 json "no image, and the model id is named as the reason" '
 assert d["available"] is False and "chosen" not in d, d
 c, = d["candidates"]
@@ -216,11 +196,11 @@ assert "GADGET-1" in c["reason"] and "GADGET-2" in c["reason"], c
 
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 20 --hardware-version 2
-check "match at the newest version finds no image" $? 1
+check_status "match at the newest version finds no image" $? 1
 
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 9 --downgrade
-check "match --downgrade finds an older image" $? 0
+check_status "match --downgrade finds an older image" $? 0
 json "a downgrade takes the smallest step back" '
 assert d["chosen"]["fileName"] == "widget-5.ota", d["chosen"]
 assert d["device"]["mode"] == "downgrade", d
@@ -228,22 +208,22 @@ assert d["device"]["mode"] == "downgrade", d
 
 run index match "$data/index.json" --manufacturer-code 0x5678 \
     --image-type 1 --file-version 1
-check "match of an unknown device finds no image" $? 1
+check_status "match of an unknown device finds no image" $? 1
 json "the reason says no entry exists for it" '
 assert d["candidates"] == [] and "no entry" in d["reason"], d
 '
 
 run index match "$tmp/bad.json" --manufacturer-code 1 --image-type 1 \
     --file-version 1
-check "match against a file that is not an index exits 1" $? 1
+check_status "match against a file that is not an index exits 1" $? 1
 run index match "$tmp/missing.json" --manufacturer-code 1 --image-type 1 \
     --file-version 1
-check "match against a missing index exits 2" $? 2
+check_status "match against a missing index exits 2" $? 2
 
 # The override index built above names local files.
 run index match --override "$idx" "$data/index.json" \
     --manufacturer-code 0x1234 --image-type 0x42 --file-version 6
-check "match with an override" $? 0
+check_status "match with an override" $? 0
 json "the override entry wins over a newer main entry" '
 assert d["chosen"]["source"] == "override", d["chosen"]
 assert d["chosen"]["fileName"] == "second.ota", d["chosen"]
@@ -259,7 +239,7 @@ printf '[{"url": "../elsewhere/second.ota"}, {"url": "second.ota"}]' \
     >"$tmp/ota/escape.json"
 run index match --override "$tmp/ota/escape.json" "$data/index.json" \
     --manufacturer-code 0x1234 --image-type 0x42 --file-version 6
-check "match with an override that escapes its directory" $? 0
+check_status "match with an override that escapes its directory" $? 0
 if [ "$(grep -c 'outside the directories allowed' "$tmp/err")" -eq 2 ]
 then
 	ok "both the .. and the symbolic link escape are refused"
@@ -274,7 +254,7 @@ assert d["chosen"]["source"] == "main", d["chosen"]
 if [ -r "$fixtures/index.json" ]; then
 	run index match "$fixtures/index.json" --manufacturer-code 0x100b \
 	    --image-type 0x0114 --file-version 0x01001300
-	check "match against the real index" $? 0
+	check_status "match against the real index" $? 0
 	json "the Hue chain offers the next step only" '
 assert d["chosen"]["fileName"] == \
     "100B-0114-01001304-ConfLightBLE-Lamps-EFR32MG21.zigbee", d["chosen"]
@@ -283,7 +263,7 @@ assert len(d["candidates"]) == 5, d["candidates"]
 	run index match "$fixtures/index1.json" --downgrade \
 	    --manufacturer-code 0x100b --image-type 0x0114 \
 	    --file-version 0x01002a00
-	check "downgrade against the real downgrade index" $? 0
+	check_status "downgrade against the real downgrade index" $? 0
 	json "the previous Hue image is offered" '
 assert d["chosen"]["fileVersion"] == 0x01002800, d["chosen"]
 '
@@ -294,5 +274,4 @@ else
 	skip "fixtures not found at $fixtures (set ZOTAD_FIXTURES)"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end
