@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -168,9 +169,19 @@ ft_assert_updated(int from)
 	suite_wait_msg(from, "zt/bulb", "\"installed_version\":200");
 }
 
-/* Every JSON file in the state dir parses; no temporary file remains. */
+/* A daemon's directory in the state dir, made before it starts. */
 static void
-ft_assert_state_whole(void)
+ft_mkdir(const char *name)
+{
+	char	 path[PATH_MAX];
+
+	suite_path(path, sizeof(path), name);
+	assert_int_equal(mkdir(path, 0700), 0);
+}
+
+/* Every JSON file in NAME parses; no temporary file remains. */
+static void
+ft_assert_dir_whole(const char *name)
 {
 	char		 dir[PATH_MAX], path[2 * PATH_MAX];
 	struct dirent	*de;
@@ -179,15 +190,17 @@ ft_assert_state_whole(void)
 	cJSON		*o;
 	DIR		*d;
 
-	suite_path(dir, sizeof(dir), "state");
-	assert_non_null(d = opendir(dir));
+	suite_path(dir, sizeof(dir), name);
+	if ((d = opendir(dir)) == NULL)
+		fail_msg("%s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		nl = strlen(de->d_name);
 		if (de->d_name[0] == '.' && (nl == 1 || (nl == 2 &&
 		    de->d_name[1] == '.')))
 			continue;
 		if (strstr(de->d_name, "tmp") != NULL)
-			fail_msg("a temporary file was left: %s", de->d_name);
+			fail_msg("a temporary file was left: %s/%s", name,
+			    de->d_name);
 		if (nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -198,6 +211,15 @@ ft_assert_state_whole(void)
 		free(buf);
 	}
 	closedir(d);
+}
+
+/* The same for the state dir and each daemon's directory in it. */
+static void
+ft_assert_state_whole(void)
+{
+	ft_assert_dir_whole("state");
+	ft_assert_dir_whole("state/radio");
+	ft_assert_dir_whole("state/fetch");
 }
 
 /* What the walk over the cache found. */
@@ -559,7 +581,8 @@ t_state_torn(void **state)
 	int		 from;
 
 	(void)state;
-	suite_write("state/devices.json", torn, sizeof(torn) - 1);
+	ft_mkdir("state/radio");
+	suite_write("state/radio/devices.json", torn, sizeof(torn) - 1);
 	ft_run_until(NULL);
 	suite_log_path(SUITE_RADIO, log, sizeof(log));
 	if (suite_file_count(log, "devices.json") == 0)
@@ -570,7 +593,7 @@ t_state_torn(void **state)
 	if (strstr(why, "bulb") == NULL)
 		fail_msg("the answer \"%s\" does not name the device", why);
 	free(why);
-	suite_path(path, sizeof(path), "state/devices.json");
+	suite_path(path, sizeof(path), "state/radio/devices.json");
 	assert_int_equal(util_read_file(path, 4096, &buf, &len), 0);
 	assert_int_equal(len, sizeof(torn) - 1);
 	assert_memory_equal(buf, torn, len);
@@ -597,10 +620,13 @@ t_state_hostile(void **state)
 	    "\"block_timeout\": -5, \"from_version\": 1e99, "
 	    "\"from_sw_build_id\": \"%s\"}, {\"ieee\": \"../../etc\"}, "
 	    "5, null, {\"ieee\": \"" FT_BULB "\"}]}", long_text) != -1);
-	suite_write_text("state/ota.json", ota);
+	ft_mkdir("state/radio");
+	ft_mkdir("state/fetch");
+	suite_write_text("state/radio/ota.json", ota);
 	free(ota);
-	suite_write_text("state/ota-00124b00beef0001.img", "not an image");
-	suite_write_text("state/fetch-lastcheck.json", "{\"devices\": {\""
+	suite_write_text("state/radio/ota-00124b00beef0001.img",
+	    "not an image");
+	suite_write_text("state/fetch/fetch-lastcheck.json", "{\"devices\": {\""
 	    FT_BULB "\": -1e308, \"0x1\": 5, \"x\": \"y\"}, "
 	    "\"devices\": 7}");
 	ft_run();
