@@ -6,12 +6,13 @@
 #   make bench           benchmarks, printed as a table
 #   make fuzz            build the libFuzzer targets and run each a while
 #   make deps            install the Debian 12 packages needed
-#   make install         honours PREFIX and DESTDIR
+#   make install         honours PREFIX, SYSCONFDIR and DESTDIR
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
-SYSCONFDIR ?= $(PREFIX)/etc
+# The daemons read SYSCONFDIR/zotad/configuration.yaml without -f.
+SYSCONFDIR ?= /etc
 MANDIR	?= $(PREFIX)/share/man
 DESTDIR	?=
 
@@ -93,6 +94,17 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%.o: CFLAGS += $(PROG_INC)
+
+# The default configuration file follows SYSCONFDIR. $(BUILD)/sysconfdir
+# holds the value built in and changes with it, so that daemon.o is
+# rebuilt whenever SYSCONFDIR changes.
+$(BUILD)/common/daemon.o: CFLAGS += -DZOTAD_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/common/daemon.o: $(BUILD)/sysconfdir
+
+$(BUILD)/sysconfdir: FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(SYSCONFDIR)' ]; then \
+		echo '$(SYSCONFDIR)' >$@; fi
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -214,12 +226,15 @@ demo: deps
 	@BUILD=$(BUILD) sh scripts/run.sh --demo
 
 # systemd units, sysusers.d and tmpfiles.d, where systemd looks for them
-# under PREFIX; units name the daemons by their installed path.
+# under PREFIX; units name the daemons by their installed path. Units,
+# tmpfiles.d and manual pages name the configuration's directory as
+# SYSCONFDIR has it.
 SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
 UNITS		= $(wildcard config/systemd/*.service config/systemd/*.socket \
 		  config/systemd/*.target)
+SED_ETC		= -e 's|/etc/zotad|$(SYSCONFDIR)/zotad|g'
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
@@ -234,22 +249,26 @@ install: all
 	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8
 	for u in $(UNITS); do \
-		sed 's|/usr/local/sbin/|$(SBINDIR)/|' $$u \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|' $(SED_ETC) $$u \
 		    >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; \
 	done
 	install -m 644 config/systemd/sysusers.d/zotad.conf \
 	    $(DESTDIR)$(SYSUSERSDIR)/zotad.conf
-	install -m 644 config/systemd/tmpfiles.d/zotad.conf \
-	    $(DESTDIR)$(TMPFILESDIR)/zotad.conf
-	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
-	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8
+	sed $(SED_ETC) config/systemd/tmpfiles.d/zotad.conf \
+	    >$(DESTDIR)$(TMPFILESDIR)/zotad.conf
+	chmod 644 $(DESTDIR)$(TMPFILESDIR)/zotad.conf
+	for m in $(wildcard man/*.[58]); do \
+		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+		sed $(SED_ETC) $$m >$$d/$${m##*/} && \
+		chmod 644 $$d/$${m##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all check bench fuzz fuzz-build deps install clean interop run demo \
-	bench-z2m
+	bench-z2m FORCE
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -10,6 +10,14 @@
 #include "daemon.h"
 #include "log.h"
 
+/* The Makefile passes the build's SYSCONFDIR; other builds get /etc. */
+#ifndef ZOTAD_SYSCONFDIR
+#define ZOTAD_SYSCONFDIR	"/etc"
+#endif
+
+const char	daemon_config_default[] =
+    ZOTAD_SYSCONFDIR "/zotad/configuration.yaml";
+
 static void
 daemon_usage(const char *name)
 {
@@ -23,7 +31,7 @@ daemon_getopt(int argc, char *argv[], const char *name,
 {
 	int	 ch;
 
-	opts->config_path = DAEMON_CONFIG_DEFAULT;
+	opts->config_path = daemon_config_default;
 	opts->foreground = 0;
 	opts->verbose = 0;
 	opts->config_test = 0;

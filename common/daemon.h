@@ -5,9 +5,15 @@
 #ifndef ZOTAD_DAEMON_H
 #define ZOTAD_DAEMON_H
 
-#define DAEMON_CONFIG_DEFAULT	"/etc/zotad/configuration.yaml"
-
 struct config;
+
+/*
+ * The configuration file read when no -f names one (and by zotadctl when
+ * it is readable): SYSCONFDIR/zotad/configuration.yaml, for the
+ * SYSCONFDIR the build was made with (make SYSCONFDIR=..., /etc unless
+ * told otherwise).
+ */
+extern const char	daemon_config_default[];
 
 /* What every daemon's command line says. */
 struct daemon_opts {

@@ -95,12 +95,33 @@ if [ "$installed" = 1 ] && grep -q "^ExecStart=$prefix/sbin/zotad-fetch " \
 else
 	not_ok "installed unit names the installed daemon"
 fi
+# The installed daemons read /etc/zotad/configuration.yaml without -f.
+if [ -e /etc/zotad/configuration.yaml ]; then
+	skip "this machine has an /etc/zotad/configuration.yaml"
+elif [ "$installed" = 1 ] &&
+    "$root$prefix/sbin/zotad-radio" -n 2>&1 | grep -q \
+    "^/etc/zotad/configuration.yaml: cannot read"; then
+	ok "by default the daemons read /etc/zotad/configuration.yaml"
+else
+	not_ok "by default the daemons read /etc/zotad/configuration.yaml"
+fi
+installed /etc/zotad/configuration.example.yaml 644
+
+# Builds for another SYSCONFDIR go to a copy of the build directory, so
+# that the programs the other tests run keep theirs.
+own_build="$tmp/build"
+cp -a "$BUILD" "$own_build"
+ownmake() {
+	env -u MAKEFLAGS -u MAKELEVEL make -s install BUILD="$own_build" \
+	    $san "$@" >"$tmp/err" 2>&1
+}
+
 # Installed elsewhere, with no DESTDIR, the units name real files, which
 # systemd-analyze verify checks below.
 alt="$tmp/alt"
 altunits="$alt/units"
-if env -u MAKEFLAGS -u MAKELEVEL make -s install PREFIX="$alt" \
-    SYSTEMDUNITDIR="$altunits" $san >"$tmp/err" 2>&1 &&
+if ownmake PREFIX="$alt" SYSCONFDIR="$alt/etc" \
+    SYSTEMDUNITDIR="$altunits" &&
     grep -q "^ExecStart=$alt/sbin/zotad-radio " \
     "$altunits/zotad-radio.service"; then
 	ok "PREFIX and SYSTEMDUNITDIR move the units and their commands"
@@ -108,6 +129,60 @@ if env -u MAKEFLAGS -u MAKELEVEL make -s install PREFIX="$alt" \
 else
 	not_ok "PREFIX and SYSTEMDUNITDIR move the units and their commands"
 	altok=0
+fi
+
+# Built and installed for another SYSCONFDIR: the daemons and zotadctl
+# read the configuration there when no -f names one, and the units,
+# tmpfiles.d and manual pages say so.
+etc="$tmp/etc"
+dest="$tmp/dest"
+if ownmake DESTDIR="$dest" PREFIX=/opt/zotad SYSCONFDIR="$etc" &&
+    [ -f "$dest$etc/zotad/configuration.example.yaml" ]; then
+	ok "make install PREFIX=... SYSCONFDIR=... DESTDIR=... succeeds"
+else
+	not_ok "make install PREFIX=... SYSCONFDIR=... DESTDIR=... succeeds"
+fi
+for d in $services; do
+	"$dest/opt/zotad/sbin/$d" -n >"$tmp/out" 2>&1
+	if grep -q "^$etc/zotad/configuration.yaml: cannot read" "$tmp/out"
+	then
+		ok "$d -n without -f names SYSCONFDIR's configuration file"
+	else
+		cp "$tmp/out" "$tmp/err"
+		not_ok "$d -n without -f names SYSCONFDIR's configuration file"
+	fi
+done
+mkdir -p "$etc/zotad"
+printf 'zotad:\n  run_dir: %s/etc-run\n' "$tmp" \
+    >"$etc/zotad/configuration.yaml"
+for d in $services; do
+	if [ "$("$dest/opt/zotad/sbin/$d" -n 2>&1)" = "configuration OK" ]
+	then
+		ok "$d -n without -f checks SYSCONFDIR's configuration file"
+	else
+		not_ok "$d -n without -f checks SYSCONFDIR's configuration file"
+	fi
+done
+# zotadctl finds zotad-radio's socket through that file's run_dir.
+"$dest/opt/zotad/bin/zotadctl" devices >/dev/null 2>"$tmp/out"
+if grep -q "cannot reach zotad-radio at $tmp/etc-run/radio.sock" \
+    "$tmp/out"; then
+	ok "zotadctl reads SYSCONFDIR's configuration file without -f"
+else
+	cp "$tmp/out" "$tmp/err"
+	not_ok "zotadctl reads SYSCONFDIR's configuration file without -f"
+fi
+if grep -q "^ExecStart=/opt/zotad/sbin/zotad-mqtt -d -f $etc/zotad/" \
+    "$dest/opt/zotad/lib/systemd/system/zotad-mqtt.service" &&
+    grep -q "^d	$etc/zotad	" "$dest/opt/zotad/lib/tmpfiles.d/zotad.conf" &&
+    grep -q "^\.Pa $etc/zotad/configuration.yaml" \
+    "$dest/opt/zotad/share/man/man8/zotad-radio.8" &&
+    [ -z "$(grep -rh /etc/zotad "$dest/opt/zotad/lib" \
+    "$dest/opt/zotad/share" | grep -v "$etc/zotad")" ]
+then
+	ok "units, tmpfiles.d and manual pages name SYSCONFDIR"
+else
+	not_ok "units, tmpfiles.d and manual pages name SYSCONFDIR"
 fi
 
 # sysusers.d and tmpfiles.d, applied to an empty root.

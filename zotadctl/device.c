@@ -153,8 +153,8 @@ dev_open(const struct dev_opts *o, struct dev_ctx *c)
 
 	memset(c, 0, sizeof(*c));
 	if (path == NULL && o->socket == NULL &&
-	    access(DAEMON_CONFIG_DEFAULT, R_OK) == 0)
-		path = DAEMON_CONFIG_DEFAULT;
+	    access(daemon_config_default, R_OK) == 0)
+		path = daemon_config_default;
 	if (path != NULL &&
 	    (c->conf = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "zotadctl: %s\n", err);
