@@ -47,6 +47,7 @@
 #define IPC_RADIO_SUBSCRIBE	"io.zotad.Radio.Subscribe"
 #define IPC_RADIO_GET_DEVICE	"io.zotad.Radio.GetDevice"
 #define IPC_RADIO_UNSCHEDULE	"io.zotad.Radio.Unschedule"
+#define IPC_RADIO_ATTACH	"io.zotad.Radio.Attach"
 
 #define IPC_RADIO_ERR_NO_SUCH_DEVICE	"io.zotad.Radio.NoSuchDevice"
 #define IPC_RADIO_ERR_DEVICE_BUSY	"io.zotad.Radio.DeviceBusy"
@@ -59,6 +60,7 @@
 #define IPC_RADIO_ERR_UPDATE_FAILED	"io.zotad.Radio.UpdateFailed"
 #define IPC_RADIO_ERR_ABORTED		"io.zotad.Radio.Aborted"
 #define IPC_RADIO_ERR_FETCH_UNAVAILABLE	"io.zotad.Radio.FetchUnavailable"
+#define IPC_RADIO_ERR_NOT_IN_PROGRESS	"io.zotad.Radio.NotInProgress"
 
 /* io.zotad.Fetch: served by zotad-fetch on fetch.sock. */
 #define IPC_FETCH_CHECK		"io.zotad.Fetch.Check"

@@ -95,8 +95,12 @@ test_round_trip(void **state)
 	d->has_ota_info = 1;
 	d->file_version = 0xFFFFFFFFU;
 	d->scheduled = 1;
+	snprintf(d->schedule_url, sizeof(d->schedule_url),
+	    "https://example.org/fw \u00e9.ota");
 	d->interview = DEV_IV_RUNNING;
-	assert_non_null(reg_add(r, 2, 0x2222));
+	assert_non_null(d = reg_add(r, 2, 0x2222));
+	d->scheduled = 1;
+	d->schedule_image = 1;
 	assert_int_equal(reg_save(r), 0);
 	reg_free(r);
 
@@ -109,6 +113,12 @@ test_round_trip(void **state)
 	assert_int_equal(dev_ota_ep(d), 11);
 	assert_true(d->file_version == 0xFFFFFFFFU);
 	assert_true(d->scheduled);
+	/* A schedule's url is kept exactly, UTF-8 and all. */
+	assert_string_equal(d->schedule_url,
+	    "https://example.org/fw \u00e9.ota");
+	assert_false(d->schedule_image);
+	assert_true(reg_find(r, 2)->schedule_image);
+	assert_string_equal(reg_find(r, 2)->schedule_url, "");
 	/* An interview a restart cut off is done again. */
 	assert_int_equal(d->interview, DEV_IV_NONE);
 	assert_ptr_equal(reg_find_nwk(r, 0x2222), reg_find(r, 2));
@@ -134,14 +144,23 @@ test_hostile_state(void **state)
 	    "{\"ieee\": \"0x0000000000000006\", \"interview\": \"maybe\"},"
 	    "{\"ieee\": \"0x0000000000000007\","
 	    " \"ota\": {\"file_version\": -1}},"
+	    "{\"ieee\": \"0x0000000000000009\", \"scheduled\": true,"
+	    " \"schedule_url\": \"a\\nb\"},"
+	    "{\"ieee\": \"0x000000000000000a\", \"scheduled\": true,"
+	    " \"schedule_url\": 5},"
+	    "{\"ieee\": \"0x000000000000000b\", \"schedule_image\": true,"
+	    " \"schedule_url\": \"x.ota\"},"
 	    "17,"
 	    "{\"ieee\": \"0x0000000000000008\", \"nwk\": 8, \"endpoints\":"
 	    " [{\"id\": 1, \"in\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,"
 	    " 13, 14, 15, 16, 17, 18]}]}"
 	    "]}");
 	r = reg_new(dir);
-	assert_int_equal(reg_load(r, NULL), 2);
+	assert_int_equal(reg_load(r, NULL), 3);
 	assert_non_null(reg_find(r, 1));
+	/* A source without a schedule is no schedule's source. */
+	assert_false(reg_find(r, 0xb)->schedule_image);
+	assert_string_equal(reg_find(r, 0xb)->schedule_url, "");
 	/* Too many clusters: the first ones are kept. */
 	assert_int_equal(reg_find(r, 8)->eps[0].nin, DEV_MAX_CLUSTERS);
 	reg_free(r);

@@ -32,6 +32,16 @@ adapter_permit_join(struct adapter *a, uint8_t seconds)
 	return (a->ops->permit_join(a, seconds));
 }
 
+int
+adapter_permit_join_at(struct adapter *a, uint16_t nwk, uint8_t seconds,
+    adapter_zdo_cb *cb, void *arg)
+{
+	/* Not every stack can address one node. */
+	if (a->ops->permit_join_at == NULL)
+		return (-1);
+	return (a->ops->permit_join_at(a, nwk, seconds, cb, arg));
+}
+
 size_t
 adapter_max_payload(const struct adapter *a)
 {

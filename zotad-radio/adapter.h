@@ -80,6 +80,10 @@ struct adapter_ops {
 		    const uint8_t *body, size_t len, adapter_zdo_cb *cb,
 		    void *arg);
 	int	(*permit_join)(struct adapter *, uint8_t seconds);
+	/* Permit joining through the router or coordinator at NWK only;
+	 * CB gets its Mgmt_Permit_Joining_rsp (status first). Optional. */
+	int	(*permit_join_at)(struct adapter *, uint16_t nwk,
+		    uint8_t seconds, adapter_zdo_cb *cb, void *arg);
 	/* Largest ZCL frame the stack sends unfragmented. */
 	size_t	(*max_payload)(const struct adapter *);
 	uint64_t (*ieee)(const struct adapter *);
@@ -101,6 +105,8 @@ int	adapter_send(struct adapter *, uint16_t nwk, uint8_t dst_ep,
 int	adapter_zdo(struct adapter *, uint16_t nwk, uint8_t cmd,
 	    const uint8_t *body, size_t len, adapter_zdo_cb *cb, void *arg);
 int	adapter_permit_join(struct adapter *, uint8_t seconds);
+int	adapter_permit_join_at(struct adapter *, uint16_t nwk,
+	    uint8_t seconds, adapter_zdo_cb *cb, void *arg);
 size_t	adapter_max_payload(const struct adapter *);
 uint64_t adapter_ieee(const struct adapter *);
 int	adapter_is_up(const struct adapter *);

@@ -249,6 +249,10 @@ dev_json(const struct device *d)
 	cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
 	cJSON_AddBoolToObject(o, "scheduled", d->scheduled);
 	cJSON_AddBoolToObject(o, "schedule_downgrade", d->schedule_downgrade);
+	if (d->schedule_url[0] != '\0')
+		cJSON_AddStringToObject(o, "schedule_url", d->schedule_url);
+	if (d->schedule_image)
+		cJSON_AddBoolToObject(o, "schedule_image", 1);
 	return (o);
 }
 
@@ -284,6 +288,29 @@ dev_j_str(const cJSON *o, const char *key, char *out)
 		    (unsigned char)v->valuestring[i] < 0x7F)
 			out[k++] = v->valuestring[i];
 	out[k] = '\0';
+	return (0);
+}
+
+/*
+ * A schedule's url, kept as it was given: refused rather than changed
+ * when it is too long or holds control characters.
+ */
+static int
+dev_j_url(const cJSON *o, const char *key, char *out)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+	size_t		 i, len;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return (0);
+	if (!cJSON_IsString(v) || (len = strlen(v->valuestring)) >
+	    DEV_URL_MAX)
+		return (-1);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v->valuestring[i] < 0x20 ||
+		    v->valuestring[i] == 0x7F)
+			return (-1);
+	memcpy(out, v->valuestring, len + 1);
 	return (0);
 }
 
@@ -422,7 +449,9 @@ dev_from_json(struct device *d, const cJSON *o)
 	    dev_j_ota(cJSON_GetObjectItemCaseSensitive(o, "ota"), d) == -1 ||
 	    dev_j_int(o, "last_seen", 0, 1e12, &seen) == -1 ||
 	    dev_j_bool(o, "scheduled", &d->scheduled) == -1 ||
-	    dev_j_bool(o, "schedule_downgrade", &d->schedule_downgrade) == -1)
+	    dev_j_bool(o, "schedule_downgrade", &d->schedule_downgrade) == -1 ||
+	    dev_j_url(o, "schedule_url", d->schedule_url) == -1 ||
+	    dev_j_bool(o, "schedule_image", &d->schedule_image) == -1)
 		return (-1);
 	d->nwk = (uint16_t)nwk;
 	d->type = (enum dev_type)type;
@@ -433,6 +462,11 @@ dev_from_json(struct device *d, const cJSON *o)
 	d->interview = iv == DEV_IV_RUNNING ? DEV_IV_NONE :
 	    (enum dev_interview)iv;
 	d->last_seen = (time_t)seen;
+	/* A source belongs to a schedule; an image wins over a url. */
+	if (!d->scheduled)
+		d->schedule_image = 0;
+	if (!d->scheduled || d->schedule_image)
+		d->schedule_url[0] = '\0';
 	return (0);
 }
 

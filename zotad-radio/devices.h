@@ -26,6 +26,7 @@
 #define DEV_MAX			1024	/* devices in one registry */
 #define DEV_FILE		"devices.json"
 #define DEV_FILE_MAX		(8 * 1024 * 1024)
+#define DEV_URL_MAX		2048	/* bytes of a schedule's url */
 
 enum dev_type {
 	DEV_UNKNOWN,
@@ -78,6 +79,10 @@ struct device {
 	/* Update on the device's next own query; persisted here. */
 	int		 scheduled;
 	int		 schedule_downgrade;
+	/* The schedule's own source: a url ("" for none), or an image
+	 * the caller sent, kept in the state dir (otasrv.c). */
+	char		 schedule_url[DEV_URL_MAX + 1];
+	int		 schedule_image;
 };
 
 struct registry;

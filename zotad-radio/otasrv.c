@@ -108,6 +108,19 @@ struct otas_sess {
 	struct event		*delay_ev;
 	otas_done_cb		*cb;
 	void			*arg;
+	int			 carried;	/* restored at start */
+};
+
+/*
+ * How an update a restart carried over ended, kept until a caller
+ * attaches to hear it or a new session for the device starts.
+ */
+struct otas_outcome {
+	TAILQ_ENTRY(otas_outcome) entry;
+	uint64_t		 ieee;
+	char			*error;		/* NULL on success */
+	char			*msg;
+	cJSON			*result;
 };
 
 struct otas {
@@ -121,6 +134,7 @@ struct otas {
 	void			*ev_arg;
 	char			*path;
 	TAILQ_HEAD(, otas_sess)	 sessions;
+	TAILQ_HEAD(, otas_outcome) outcomes;
 	uint64_t		 next_gen;
 };
 
@@ -347,6 +361,49 @@ otas_free_sess(struct otas_sess *s, int drop_img)
 	free(s);
 }
 
+static struct otas_outcome *
+otas_outcome_find(struct otas *srv, uint64_t ieee)
+{
+	struct otas_outcome	*o;
+
+	TAILQ_FOREACH(o, &srv->outcomes, entry)
+		if (o->ieee == ieee)
+			return (o);
+	return (NULL);
+}
+
+static void
+otas_outcome_drop(struct otas *srv, uint64_t ieee)
+{
+	struct otas_outcome	*o;
+
+	if ((o = otas_outcome_find(srv, ieee)) == NULL)
+		return;
+	TAILQ_REMOVE(&srv->outcomes, o, entry);
+	free(o->error);
+	free(o->msg);
+	cJSON_Delete(o->result);
+	free(o);
+}
+
+/* A carried-over update ended with nobody to tell: keep the outcome. */
+static void
+otas_outcome_keep(struct otas *srv, uint64_t ieee, const char *error,
+    const char *msg, const cJSON *result)
+{
+	struct otas_outcome	*o;
+
+	otas_outcome_drop(srv, ieee);
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (error != NULL && (o->error = strdup(error)) == NULL) ||
+	    (msg != NULL && (o->msg = strdup(msg)) == NULL) ||
+	    (result != NULL && (o->result = cJSON_Duplicate(result, 1)) ==
+	    NULL))
+		fatalx("%s: out of memory", __func__);
+	o->ieee = ieee;
+	TAILQ_INSERT_TAIL(&srv->outcomes, o, entry);
+}
+
 /* End S: tell the caller, emit the final state, start the next. */
 static void
 otas_end(struct otas_sess *s, const char *error, const char *msg,
@@ -378,6 +435,8 @@ otas_end(struct otas_sess *s, const char *error, const char *msg,
 	}
 	if (s->cb != NULL)
 		s->cb(s->ieee, error, msg, result, s->arg);
+	else if (s->carried && s->kind != OTAS_CHECK)
+		otas_outcome_keep(srv, s->ieee, error, msg, result);
 	otas_free_sess(s, 1);
 	otas_save(srv);
 	otas_pump(srv);
@@ -478,6 +537,32 @@ otas_img_persist(struct otas_sess *s)
 	if (atomic_write(path, s->img.data, s->img.len, 0600) == -1)
 		log_warn("%s: the transfer cannot resume after a restart",
 		    path);
+}
+
+/* The file that keeps the image sent with a schedule of IEEE. */
+static void
+otas_sched_path(const struct otas *srv, uint64_t ieee, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s/schedule-%016" PRIx64 ".ota",
+	    srv->conf->zotad.state_dir, ieee);
+}
+
+/* Forget D's schedule and its source; the caller saves the registry. */
+static void
+otas_sched_clear(struct otas *srv, struct device *d)
+{
+	char	 path[PATH_MAX];
+
+	if (d->schedule_image) {
+		otas_sched_path(srv, d->ieee, path, sizeof(path));
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s", path);
+	}
+	d->scheduled = 0;
+	d->schedule_downgrade = 0;
+	d->schedule_url[0] = '\0';
+	d->schedule_image = 0;
 }
 
 /*
@@ -904,29 +989,80 @@ otas_auto_enabled(struct otas *srv, uint64_t ieee)
  * is answered NO_IMAGE_AVAILABLE at once, whatever zotad-fetch says,
  * so that the device stops asking.
  */
+/*
+ * The image a schedule keeps, for its session. A schedule whose image
+ * is gone or spoilt can never run: it is dropped, and the user told.
+ */
+static int
+otas_sched_load(struct otas_sess *s, struct device *d)
+{
+	char		 path[PATH_MAX], err[OTAS_MSG_LEN];
+	uint8_t		*buf;
+	size_t		 len;
+	cJSON		*ev;
+
+	otas_sched_path(s->srv, s->ieee, path, sizeof(path));
+	if (util_read_file(path, s->srv->conf->zotad.max_image_size, &buf,
+	    &len) == -1)
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+	else if (otas_img_load(&s->img, buf, len, err, sizeof(err)) == 0) {
+		free(buf);
+		s->explicit_img = 1;
+		return (0);
+	} else
+		free(buf);
+	log_warnx("%s: %s; the schedule is dropped", path, err);
+	otas_sched_clear(s->srv, d);
+	reg_save(s->srv->reg);
+	if ((ev = otas_event_base(s->ieee, "idle")) != NULL) {
+		cJSON_AddStringToObject(ev, "error", "the image sent with "
+		    "the schedule is gone or damaged; schedule it again");
+		otas_emit(s->srv, ev);
+	}
+	return (-1);
+}
+
+/* A scheduled update, started by the device's own query. */
+static struct otas_sess *
+otas_sched_start(struct otas *srv, struct device *d,
+    const struct adapter_msg *m, uint8_t tsn, const struct ota_query_req *q)
+{
+	struct otas_sess	*s;
+	struct otas_opts	 o = { -1, -1, -1, -1, -1, 0, NULL };
+
+	o.downgrade = d->schedule_downgrade;
+	/* A url goes to zotad-fetch, which fetches and verifies it. */
+	if (d->schedule_url[0] != '\0')
+		o.url = d->schedule_url;
+	if ((s = otas_sess_new(srv, d->ieee, OTAS_SCHEDULED, &o, NULL,
+	    NULL)) == NULL)
+		return (NULL);
+	if (d->schedule_image && otas_sched_load(s, d) == -1) {
+		otas_free_sess(s, 0);
+		return (NULL);
+	}
+	s->query = *q;
+	s->have_query = 1;
+	s->query_tsn = tsn;
+	s->dev_ep = m->src_ep;
+	s->our_ep = m->dst_ep;
+	return (s);
+}
+
 static void
 otas_query_idle(struct otas *srv, struct device *d,
     const struct adapter_msg *m, uint8_t tsn, const struct ota_query_req *q)
 {
 	struct otas_sess	*s;
-	struct otas_opts	 o = { -1, -1, -1, -1, -1, 0, NULL };
 	struct fetchc_dev	 fd;
 	struct otas_ref		*ref;
 	uint8_t			 f[OTAS_FRAME_MAX];
 	uint64_t		 ieee = d->ieee;
 
-	if (d->scheduled && otas_has_room(srv)) {
-		o.downgrade = d->schedule_downgrade;
-		if ((s = otas_sess_new(srv, ieee, OTAS_SCHEDULED, &o, NULL,
-		    NULL)) != NULL) {
-			s->query = *q;
-			s->have_query = 1;
-			s->query_tsn = tsn;
-			s->dev_ep = m->src_ep;
-			s->our_ep = m->dst_ep;
-			otas_enqueue(s);
-			return;
-		}
+	if (d->scheduled && otas_has_room(srv) &&
+	    (s = otas_sched_start(srv, d, m, tsn, q)) != NULL) {
+		otas_enqueue(s);
+		return;
 	}
 	otas_send_simple(srv, m->nwk, m->src_ep, m->dst_ep, f,
 	    zcl_ota_query_rsp(f, sizeof(f), tsn, ZCL_NO_IMAGE, 0, 0, 0, 0));
@@ -1238,7 +1374,8 @@ otas_basic_read_cb(uint64_t ieee, int ok, void *arg)
 	cJSON_AddItemToObject(res, "to", otas_version_json(s->to_version,
 	    d != NULL ? d->sw_build_id : "", d != NULL ? d->date_code : ""));
 	if (d != NULL) {
-		d->scheduled = 0;
+		/* Done: a schedule, whatever it was, is fulfilled. */
+		otas_sched_clear(srv, d);
 		d->file_version = s->to_version;
 		reg_save(srv->reg);
 	}
@@ -1431,6 +1568,8 @@ otas_sess_new(struct otas *srv, uint64_t ieee, enum otas_kind kind,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
+	/* A new session: what the last one ended with is old news. */
+	otas_outcome_drop(srv, ieee);
 	s->srv = srv;
 	s->ieee = ieee;
 	s->gen = ++srv->next_gen;
@@ -1548,16 +1687,61 @@ otas_abort(struct otas *srv, uint64_t ieee)
 	return (0);
 }
 
+/* Check and keep the image of a schedule. Returns 0 or -1 with MSG. */
+static int
+otas_sched_keep(struct otas *srv, uint64_t ieee, const uint8_t *image,
+    size_t len, const char **error, char *msg, size_t msglen)
+{
+	struct otas_img	 img;
+	char		 path[PATH_MAX], err[OTAS_MSG_LEN];
+
+	*error = IPC_RADIO_ERR_IMAGE_INVALID;
+	if (len > srv->conf->zotad.max_image_size) {
+		snprintf(msg, msglen, "image refused: %zu bytes, more than "
+		    "zotad.max_image_size", len);
+		return (-1);
+	}
+	/* Refused now rather than when the device asks, maybe days on. */
+	if (otas_img_load(&img, image, len, err, sizeof(err)) == -1) {
+		snprintf(msg, msglen, "image refused: %s", err);
+		return (-1);
+	}
+	free(img.data);
+	otas_sched_path(srv, ieee, path, sizeof(path));
+	if (atomic_write(path, image, len, 0600) == -1) {
+		*error = IPC_RADIO_ERR_UPDATE_FAILED;
+		snprintf(msg, msglen, "cannot keep the image in %s: %s", path,
+		    strerror(errno));
+		log_warn("%s", path);
+		return (-1);
+	}
+	return (0);
+}
+
 int
-otas_schedule(struct otas *srv, uint64_t ieee, int downgrade)
+otas_schedule(struct otas *srv, uint64_t ieee, int downgrade,
+    const struct otas_source *src, const char **error, char *msg,
+    size_t msglen)
 {
 	struct device	*d = reg_find(srv->reg, ieee);
 	cJSON		*ev;
 
-	if (d == NULL)
+	if (d == NULL) {
+		*error = IPC_RADIO_ERR_NO_SUCH_DEVICE;
+		snprintf(msg, msglen, "no device 0x%016" PRIx64, ieee);
 		return (-1);
+	}
+	if (src->image != NULL && otas_sched_keep(srv, ieee, src->image,
+	    src->len, error, msg, msglen) == -1)
+		return (-1);
+	/* A new schedule replaces the old one, and its image. */
+	if (d->schedule_image && src->image == NULL)
+		otas_sched_clear(srv, d);
 	d->scheduled = 1;
 	d->schedule_downgrade = downgrade;
+	snprintf(d->schedule_url, sizeof(d->schedule_url), "%s",
+	    src->url != NULL ? src->url : "");
+	d->schedule_image = src->image != NULL;
 	reg_save(srv->reg);
 	if ((ev = otas_event_base(ieee, "scheduled")) != NULL)
 		otas_emit(srv, ev);
@@ -1571,11 +1755,65 @@ otas_unschedule(struct otas *srv, uint64_t ieee)
 
 	if (d == NULL)
 		return (-1);
-	d->scheduled = 0;
-	d->schedule_downgrade = 0;
+	otas_sched_clear(srv, d);
 	reg_save(srv->reg);
 	otas_emit(srv, otas_event_base(ieee, "idle"));
 	return (0);
+}
+
+const char *
+otas_schedule_source(struct otas *srv, uint64_t ieee, char *buf,
+    size_t len)
+{
+	struct device	*d = reg_find(srv->reg, ieee);
+
+	if (d == NULL || !d->scheduled)
+		return (NULL);
+	if (d->schedule_image) {
+		otas_sched_path(srv, ieee, buf, len);
+		return (buf);
+	}
+	return (d->schedule_url[0] != '\0' ? d->schedule_url : NULL);
+}
+
+void
+otas_forget(struct otas *srv, uint64_t ieee)
+{
+	struct device	*d = reg_find(srv->reg, ieee);
+
+	if (d != NULL && d->scheduled)
+		otas_sched_clear(srv, d);
+	otas_outcome_drop(srv, ieee);
+}
+
+int
+otas_attach(struct otas *srv, uint64_t ieee, otas_done_cb *cb, void *arg,
+    const char **error, char *msg, size_t msglen)
+{
+	struct otas_sess	*s = otas_find(srv, ieee);
+	struct otas_outcome	*o;
+
+	if (s != NULL && (s->kind == OTAS_UPDATE ||
+	    s->kind == OTAS_RESUMED)) {
+		if (s->cb != NULL) {
+			*error = IPC_RADIO_ERR_DEVICE_BUSY;
+			snprintf(msg, msglen, "another caller follows this "
+			    "update");
+			return (-1);
+		}
+		s->cb = cb;
+		s->arg = arg;
+		return (0);
+	}
+	if ((o = otas_outcome_find(srv, ieee)) != NULL) {
+		cb(ieee, o->error, o->msg, o->result, arg);
+		otas_outcome_drop(srv, ieee);
+		return (1);
+	}
+	*error = IPC_RADIO_ERR_NOT_IN_PROGRESS;
+	snprintf(msg, msglen, "no update of 0x%016" PRIx64 " is in progress "
+	    "or was carried over", ieee);
+	return (-1);
 }
 
 void
@@ -1771,6 +2009,7 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 		otas_free_sess(s, 0);
 		return (0);
 	}
+	s->carried = 1;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	return (1);
 }
@@ -1817,6 +2056,7 @@ otas_new(struct event_base *base, const struct config *conf,
 	srv->ev = ev;
 	srv->ev_arg = ev_arg;
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->outcomes);
 	return (srv);
 }
 
@@ -1832,6 +2072,8 @@ otas_free(struct otas *srv)
 		TAILQ_REMOVE(&srv->sessions, s, entry);
 		otas_free_sess(s, 0);
 	}
+	while (!TAILQ_EMPTY(&srv->outcomes))
+		otas_outcome_drop(srv, TAILQ_FIRST(&srv->outcomes)->ieee);
 	free(srv->path);
 	free(srv);
 }

@@ -11,9 +11,9 @@
  * Block and Page requests, to Upgrade End and the device's return with
  * its new version. Transfers wait in a queue so that at most
  * zotad.max_concurrent_updates run at once; schedules (update on the
- * device's next own query) live in the registry; a transfer in progress
- * is written to STATE_DIR so that it resumes after a restart when the
- * device asks for its next block.
+ * device's next own query) live in the registry, an image sent with one
+ * in STATE_DIR; a transfer in progress is written to STATE_DIR so that
+ * it resumes after a restart when the device asks for its next block.
  *
  * Every image is checked here before it is offered, whether it came
  * from zotad-fetch or straight from the caller: the header must parse,
@@ -92,9 +92,43 @@ int	otas_update(struct otas *s, uint64_t ieee, const uint8_t *image,
 /* Stop the session of IEEE now; its next block request gets ABORT. */
 int	otas_abort(struct otas *s, uint64_t ieee);
 
-/* Update IEEE on its next own query, or not. Persisted in the registry. */
-int	otas_schedule(struct otas *s, uint64_t ieee, int downgrade);
+/*
+ * Follow the update of IEEE whose caller went away, or that a restart
+ * carried over: CB runs once at its end, as for otas_update. Returns 0
+ * when attached, 1 when the carried-over update had already ended (CB
+ * has run), or -1 with *ERROR and MSG set: nothing to follow, or
+ * another caller follows it.
+ */
+int	otas_attach(struct otas *s, uint64_t ieee, otas_done_cb *cb,
+	    void *arg, const char **error, char *msg, size_t msglen);
+
+/* What a schedule updates from: the indexes (both NULL), a url or an
+ * image (LEN bytes, kept in STATE_DIR until the schedule ends). */
+struct otas_source {
+	const char	*url;
+	const uint8_t	*image;
+	size_t		 len;
+};
+
+/*
+ * Update IEEE on its next own query, from SRC. Persisted in the
+ * registry. Returns 0, or -1 with *ERROR and MSG set (an unknown
+ * device, an image that is no OTA file or cannot be kept).
+ */
+int	otas_schedule(struct otas *s, uint64_t ieee, int downgrade,
+	    const struct otas_source *src, const char **error, char *msg,
+	    size_t msglen);
 int	otas_unschedule(struct otas *s, uint64_t ieee);
+
+/*
+ * Where the schedule of IEEE takes its image from: its url, or the
+ * file that keeps the image sent with it (in BUF); NULL for the indexes.
+ */
+const char *otas_schedule_source(struct otas *s, uint64_t ieee, char *buf,
+	    size_t len);
+
+/* The device IEEE left: drop its schedule and a kept image, quietly. */
+void	otas_forget(struct otas *s, uint64_t ieee);
 
 /* Forget the callback of every session (the caller went away). */
 void	otas_forget_caller(struct otas *s, void *arg);

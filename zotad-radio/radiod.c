@@ -142,6 +142,7 @@ radiod_left_cb(uint16_t nwk, uint64_t ieee, void *arg)
 	dev_ieee_str(ieee, s);
 	log_info("device %s (0x%04x) left the network", s, nwk);
 	otas_abort(rd->ota, ieee);
+	otas_forget(rd->ota, ieee);
 	reg_remove(rd->reg, ieee);
 	reg_save(rd->reg);
 	radiod_device_event(rd, ieee, "left");

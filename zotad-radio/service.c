@@ -68,12 +68,24 @@ static const struct ipc_param_spec sv_update_spec[] = {
 static const struct ipc_param_spec sv_schedule_spec[] = {
 	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
 	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ "url", IPC_P_STRING, IPC_P_NULLABLE, 1, DEV_URL_MAX, NULL },
+	{ "hex", IPC_P_HEX, IPC_P_NULLABLE, 2, 0, NULL },
+	{ "image_fd", IPC_P_BOOL, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 
 static const struct ipc_param_spec sv_permit_spec[] = {
 	{ "time", IPC_P_INT, IPC_P_REQUIRED, 0, 254, NULL },
+	{ "ieee", IPC_P_STRING, IPC_P_NULLABLE, 18, 18, NULL },
+	{ "coordinator", IPC_P_BOOL, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
+};
+
+/* A PermitJoin through one device, waiting for the device's answer. */
+struct sv_permit {
+	struct ipc_call	*call;	/* NULL once the caller left */
+	int		 time;
+	char		 who[32];
 };
 
 static void
@@ -313,24 +325,88 @@ sv_update(struct ipc_call *call, const cJSON *params, void *arg)
 	ipc_call_set_cancel(call, sv_cancel_cb, sv);
 }
 
+/* {"url": the schedule's own source} or {} for the indexes. */
+static void
+sv_schedule_reply(struct service *sv, struct ipc_call *call, uint64_t ieee)
+{
+	char		 buf[4096];
+	const char	*src;
+	cJSON		*p;
+
+	if ((p = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if ((src = otas_schedule_source(sv->ota, ieee, buf, sizeof(buf))) !=
+	    NULL)
+		cJSON_AddStringToObject(p, "url", src);
+	ipc_call_reply(call, p);
+	cJSON_Delete(p);
+}
+
 static void
 sv_schedule(struct ipc_call *call, const cJSON *params, void *arg)
 {
+	struct service		*sv = arg;
+	struct otas_source	 src;
+	struct ipc_param_error	 both = { "url",
+				    "cannot be given with an image" };
+	uint64_t		 ieee;
+	uint8_t			*img;
+	size_t			 len;
+	const char		*error;
+	char			 msg[SERVICE_MSG_LEN];
+	int			 rv;
+
+	if (sv_device(sv, call, params, &ieee) == -1 ||
+	    sv_image(sv, call, params, &img, &len) == -1)
+		return;
+	src.url = ipc_param_string(params, "url", NULL);
+	src.image = img;
+	src.len = len;
+	if (src.url != NULL && img != NULL) {
+		free(img);
+		ipc_call_invalid(call, &both);
+		return;
+	}
+	rv = otas_schedule(sv->ota, ieee, ipc_param_bool(params, "downgrade",
+	    0), &src, &error, msg, sizeof(msg));
+	free(img);
+	if (rv == -1)
+		sv_error(call, error, msg);
+	else
+		sv_schedule_reply(sv, call, ieee);
+}
+
+static void
+sv_unschedule(struct ipc_call *call, const cJSON *params, void *arg)
+{
 	struct service	*sv = arg;
 	uint64_t	 ieee;
+
+	if (sv_device(sv, call, params, &ieee) == -1)
+		return;
+	if (otas_unschedule(sv->ota, ieee) == -1)
+		sv_error(call, IPC_RADIO_ERR_NO_SUCH_DEVICE, "no such device");
+	else
+		ipc_call_reply(call, NULL);
+}
+
+static void
+sv_attach(struct ipc_call *call, const cJSON *params, void *arg)
+{
+	struct service	*sv = arg;
+	uint64_t	 ieee;
+	const char	*error;
+	char		 msg[SERVICE_MSG_LEN];
 	int		 rv;
 
 	if (sv_device(sv, call, params, &ieee) == -1)
 		return;
-	if (strcmp(ipc_call_method(call), IPC_RADIO_SCHEDULE) == 0)
-		rv = otas_schedule(sv->ota, ieee, ipc_param_bool(params,
-		    "downgrade", 0));
-	else
-		rv = otas_unschedule(sv->ota, ieee);
+	rv = otas_attach(sv->ota, ieee, sv_done_cb, call, &error, msg,
+	    sizeof(msg));
 	if (rv == -1)
-		sv_error(call, IPC_RADIO_ERR_NO_SUCH_DEVICE, "no such device");
-	else
-		ipc_call_reply(call, NULL);
+		sv_error(call, error, msg);
+	else if (rv == 0)
+		ipc_call_set_cancel(call, sv_cancel_cb, sv);
 }
 
 static void
@@ -348,12 +424,122 @@ sv_abort(struct ipc_call *call, const cJSON *params, void *arg)
 		ipc_call_reply(call, NULL);
 }
 
+/* The node's Mgmt_Permit_Joining_rsp, status first; NULL if none. */
+static void
+sv_permit_answer(struct sv_permit *pj, const uint8_t *rsp, size_t len)
+{
+	char	 msg[SERVICE_MSG_LEN];
+
+	if (rsp == NULL) {
+		snprintf(msg, sizeof(msg), "%s did not answer", pj->who);
+		sv_error(pj->call, IPC_RADIO_ERR_NO_RESPONSE, msg);
+	} else if (len < 1 || rsp[0] != 0) {
+		snprintf(msg, sizeof(msg), "%s refused to permit joining "
+		    "(ZDO status 0x%02x%s)", pj->who, len < 1 ? 0xFF : rsp[0],
+		    len >= 1 && rsp[0] == 0x84 ? ", NOT_SUPPORTED" : "");
+		sv_error(pj->call, IPC_RADIO_ERR_NOT_SUPPORTED, msg);
+	} else {
+		log_info("joining %s through %s", pj->time > 0 ? "permitted" :
+		    "closed", pj->who);
+		ipc_call_reply(pj->call, NULL);
+	}
+}
+
+static void
+sv_permit_cb(const uint8_t *rsp, size_t len, void *arg)
+{
+	struct sv_permit	*pj = arg;
+
+	if (pj->call != NULL)
+		sv_permit_answer(pj, rsp, len);
+	free(pj);
+}
+
+static void
+sv_permit_cancel(struct ipc_call *call, void *arg)
+{
+	struct sv_permit	*pj = arg;
+
+	/* The device's answer, when it comes, has nobody to go to. */
+	pj->call = NULL;
+	ipc_call_error(call, IPC_ERR_DISCONNECTED, NULL);
+}
+
+/* The node a PermitJoin names: a router, or the coordinator itself. */
+static int
+sv_permit_node(struct service *sv, struct ipc_call *call,
+    const cJSON *params, uint16_t *nwk, char *who, size_t wholen)
+{
+	const char	*s = ipc_param_string(params, "ieee", NULL);
+	struct ipc_param_error err = { "ieee", "is not 0x and 16 hex digits" };
+	struct device	*d;
+	uint64_t	 ieee;
+	char		 msg[SERVICE_MSG_LEN];
+
+	if (ipc_param_bool(params, "coordinator", 0) || (s != NULL &&
+	    dev_ieee_parse(s, &ieee) == 0 && ieee == adapter_ieee(sv->ad))) {
+		*nwk = 0x0000;
+		snprintf(who, wholen, "the coordinator");
+		return (0);
+	}
+	if (dev_ieee_parse(s, &ieee) == -1) {
+		ipc_call_invalid(call, &err);
+		return (-1);
+	}
+	if ((d = reg_find(sv->reg, ieee)) == NULL) {
+		snprintf(msg, sizeof(msg), "no device %s", s);
+		sv_error(call, IPC_RADIO_ERR_NO_SUCH_DEVICE, msg);
+		return (-1);
+	}
+	/* End devices have no children: only routers let devices in. */
+	if (d->type == DEV_END_DEVICE) {
+		snprintf(msg, sizeof(msg), "%s is an end device; only routers "
+		    "and the coordinator let devices join", s);
+		sv_error(call, IPC_RADIO_ERR_NOT_SUPPORTED, msg);
+		return (-1);
+	}
+	*nwk = d->nwk;
+	snprintf(who, wholen, "%s", s);
+	return (0);
+}
+
+static void
+sv_permit_at(struct service *sv, struct ipc_call *call, const cJSON *params,
+    int t)
+{
+	struct sv_permit	*pj;
+	uint16_t		 nwk;
+
+	if ((pj = calloc(1, sizeof(*pj))) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (sv_permit_node(sv, call, params, &nwk, pj->who,
+	    sizeof(pj->who)) == -1) {
+		free(pj);
+		return;
+	}
+	pj->call = call;
+	pj->time = t;
+	if (adapter_permit_join_at(sv->ad, nwk, (uint8_t)t, sv_permit_cb,
+	    pj) == -1) {
+		free(pj);
+		sv_error(call, IPC_RADIO_ERR_NOT_RUNNING,
+		    "the network is not running");
+		return;
+	}
+	ipc_call_set_cancel(call, sv_permit_cancel, pj);
+}
+
 static void
 sv_permit(struct ipc_call *call, const cJSON *params, void *arg)
 {
 	struct service	*sv = arg;
 	int		 t = (int)ipc_param_int(params, "time", 0);
 
+	if (ipc_param_string(params, "ieee", NULL) != NULL ||
+	    ipc_param_bool(params, "coordinator", 0)) {
+		sv_permit_at(sv, call, params, t);
+		return;
+	}
 	if (adapter_permit_join(sv->ad, (uint8_t)t) == -1) {
 		sv_error(call, IPC_RADIO_ERR_NOT_RUNNING,
 		    "the network is not running");
@@ -423,7 +609,8 @@ static const struct ipc_method sv_methods[] = {
 	{ IPC_RADIO_CHECK, sv_check, sv_check_spec },
 	{ IPC_RADIO_UPDATE, sv_update, sv_update_spec },
 	{ IPC_RADIO_SCHEDULE, sv_schedule, sv_schedule_spec },
-	{ IPC_RADIO_UNSCHEDULE, sv_schedule, sv_ieee_spec },
+	{ IPC_RADIO_UNSCHEDULE, sv_unschedule, sv_ieee_spec },
+	{ IPC_RADIO_ATTACH, sv_attach, sv_ieee_spec },
 	{ IPC_RADIO_ABORT, sv_abort, sv_ieee_spec },
 	{ IPC_RADIO_PERMIT_JOIN, sv_permit, sv_permit_spec },
 	{ IPC_RADIO_SUBSCRIBE, sv_subscribe, sv_none_spec },

@@ -16,11 +16,22 @@
  *	    image_block_response_delay?, default_maximum_data_size?,
  *	    image_block_request_timeout?, query_timeout?, min_battery?}
  *						{from, to}
- *	Schedule {ieee, downgrade?}		{}
+ *	Attach {ieee}				{from, to}, as Update
+ *	Schedule {ieee, downgrade?, url? or hex? or image_fd?}
+ *						{url?}
  *	Unschedule {ieee}			{}
  *	Abort {ieee}				{}
- *	PermitJoin {time}			{}
+ *	PermitJoin {time, ieee? or coordinator?}
+ *						{}
  *	Subscribe {} with more			a stream of {event}
+ *
+ * Attach follows an update whose caller went away or that a restart
+ * carried over, and answers as Update would at its end (at once if the
+ * carried-over update has ended since); NotInProgress when there is
+ * none. Schedule keeps its url, or the image in the state dir, and
+ * answers with that url or the image's path. PermitJoin with ieee (a
+ * router, or the coordinator's own address) or coordinator opens
+ * joining through that node alone and answers once the node agreed.
  *
  * device is the registry's record plus "update": {state, progress?}.
  * Events are {"type": "update", ieee, state, progress?, remaining?,
