@@ -57,13 +57,14 @@
 /* The stand-in's methods; each has a scripted answer. */
 enum t_method {
 	M_LIST, M_GET, M_CHECK, M_UPDATE, M_SCHEDULE, M_UNSCHEDULE, M_ABORT,
-	M_PERMIT, M_SUBSCRIBE, M_COUNT
+	M_PERMIT, M_ATTACH, M_SUBSCRIBE, M_COUNT
 };
 
 static const char *const t_method_names[M_COUNT] = {
 	IPC_RADIO_LIST_DEVICES, IPC_RADIO_GET_DEVICE, IPC_RADIO_CHECK,
 	IPC_RADIO_UPDATE, IPC_RADIO_SCHEDULE, IPC_RADIO_UNSCHEDULE,
-	IPC_RADIO_ABORT, IPC_RADIO_PERMIT_JOIN, IPC_RADIO_SUBSCRIBE
+	IPC_RADIO_ABORT, IPC_RADIO_PERMIT_JOIN, IPC_RADIO_ATTACH,
+	IPC_RADIO_SUBSCRIBE
 };
 
 /*
@@ -97,16 +98,20 @@ static const struct ipc_param_spec t_update_spec[] = {
 static const struct ipc_param_spec t_schedule_spec[] = {
 	{ "ieee", IPC_P_STRING, IPC_P_REQUIRED, 18, 18, NULL },
 	{ "downgrade", IPC_P_BOOL, 0, 0, 0, NULL },
+	{ "url", IPC_P_STRING, IPC_P_NULLABLE, 1, 2048, NULL },
+	{ "image_fd", IPC_P_BOOL, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 static const struct ipc_param_spec t_permit_spec[] = {
 	{ "time", IPC_P_INT, IPC_P_REQUIRED, 0, 254, NULL },
+	{ "ieee", IPC_P_STRING, IPC_P_NULLABLE, 18, 18, NULL },
+	{ "coordinator", IPC_P_BOOL, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 static const struct ipc_param_spec *const t_specs[M_COUNT] = {
 	t_none_spec, t_ieee_spec, t_check_spec, t_update_spec,
 	t_schedule_spec, t_ieee_spec, t_ieee_spec, t_permit_spec,
-	t_none_spec
+	t_ieee_spec, t_none_spec
 };
 
 struct t_msg {
@@ -139,6 +144,8 @@ static struct {
 	/* the script: error (NULL for success) and reply parameters */
 	const char		*error[M_COUNT];
 	char			*reply[M_COUNT];
+	int			 hold[M_COUNT];	/* leave unanswered */
+	struct ipc_call		*held;
 	/* what the stand-in saw */
 	int			 calls[M_COUNT];
 	cJSON			*params[M_COUNT];
@@ -231,6 +238,11 @@ t_radio(struct ipc_call *call, const cJSON *params, void *arg)
 		cJSON_Delete(rep);
 		return;
 	}
+	if (T.hold[m]) {
+		assert_null(T.held);
+		T.held = call;
+		return;
+	}
 	if (T.reply[m] != NULL)
 		assert_non_null(rep = cJSON_Parse(T.reply[m]));
 	if (T.error[m] != NULL)
@@ -268,9 +280,12 @@ t_radio_stop(void)
 {
 	ipc_server_free(T.srv);
 	T.srv = NULL;
-	/* The held stream calls are ours to release. */
+	/* The held calls are ours to release. */
 	while (T.nsubs > 0)
 		ipc_call_reply(T.subs[--T.nsubs], NULL);
+	if (T.held != NULL)
+		ipc_call_reply(T.held, NULL);
+	T.held = NULL;
 }
 
 /* Send one event on the daemon's subscription. */
@@ -932,8 +947,10 @@ t_case(void **state)
 
 	(void)state;
 	t_drain();
-	for (i = M_CHECK; i < M_SUBSCRIBE; i++)
+	for (i = M_CHECK; i < M_SUBSCRIBE; i++) {
 		t_script((enum t_method)i, NULL, "{}");
+		T.hold[i] = 0;
+	}
 	return (0);
 }
 
@@ -1332,12 +1349,39 @@ t_schedule_abort(void **state)
 	r = t_wait_state("zt/" T_LAMP_NAME, "scheduled");
 	cJSON_Delete(r);
 
-	/* zotad-radio keeps no image with a schedule: refused plainly. */
-	before = T.calls[M_SCHEDULE];
+	/* A source of its own goes with the schedule and comes back. */
+	t_script(M_SCHEDULE, NULL,
+	    "{\"url\": \"https://example.org/old.ota\"}");
 	r = t_request("schedule", "{\"id\": \"" T_LAMP_NAME "\", "
-	    "\"url\": \"https://example.org/old.ota\"}", "schedule");
-	t_assert_error(r, "Scheduling with 'url' or 'hex' is not supported; "
-	    "schedule from the index, or update now");
+	    "\"url\": \"https://example.org/old.ota\", \"transaction\": 4}",
+	    "schedule");
+	assert_string_equal(t_str(r, "status"), "ok");
+	assert_string_equal(t_str(r, "data.url"),
+	    "https://example.org/old.ota");
+	assert_int_equal(t_num(r, "transaction"), 4);
+	cJSON_Delete(r);
+	assert_string_equal(t_str(T.params[M_SCHEDULE], "url"),
+	    "https://example.org/old.ota");
+	assert_null(cJSON_GetObjectItem(T.params[M_SCHEDULE], "image_fd"));
+	/* An uploaded image travels whole; the answer names its file. */
+	t_script(M_SCHEDULE, NULL, "{\"url\": \"/var/lib/zotad/radio/"
+	    "schedule-00124b0012345678.ota\"}");
+	r = t_request("schedule", "{\"id\": \"" T_LAMP_NAME "\", \"hex\": "
+	    "{\"data\": \"1ef1ee0bFF00\"}}", "schedule");
+	assert_string_equal(t_str(r, "status"), "ok");
+	assert_string_equal(t_str(r, "data.url"), "/var/lib/zotad/radio/"
+	    "schedule-00124b0012345678.ota");
+	cJSON_Delete(r);
+	assert_true(t_bool(T.params[M_SCHEDULE], "image_fd"));
+	assert_null(cJSON_GetObjectItem(T.params[M_SCHEDULE], "url"));
+	assert_int_equal(T.image_len, 6);
+	assert_memory_equal(T.image, "\x1e\xf1\xee\x0b\xff\x00", 6);
+	/* Both at once is not a request. */
+	before = T.calls[M_SCHEDULE];
+	r = t_request("schedule", "{\"id\": \"" T_LAMP_NAME "\", \"hex\": "
+	    "{\"data\": \"1ef1\"}, \"url\": \"x.ota\"}", "schedule");
+	t_assert_error(r, "Invalid payload: 'url' and 'hex' cannot be used "
+	    "together");
 	cJSON_Delete(r);
 	assert_int_equal(T.calls[M_SCHEDULE], before);
 
@@ -1537,6 +1581,7 @@ static void
 t_permit_join(void **state)
 {
 	cJSON	*r;
+	int	 before;
 
 	(void)state;
 	t_publish("bridge/request/permit_join", "{\"time\": 60, "
@@ -1548,14 +1593,52 @@ t_permit_join(void **state)
 	cJSON_Delete(r);
 	assert_int_equal(t_num(T.params[M_PERMIT], "time"), 60);
 
-	/* zotad-radio opens the whole network only. */
+	assert_null(cJSON_GetObjectItem(T.params[M_PERMIT], "ieee"));
+
+	/* Through one router: the radio gets its address. */
 	t_publish("bridge/request/permit_join", "{\"time\": 30, "
-	    "\"device\": \"" T_LAMP_NAME "\"}");
+	    "\"device\": \"" T_LAMP_NAME "\", \"transaction\": 8}");
 	r = t_wait_json("zt/bridge/response/permit_join");
-	t_assert_error(r, "Permitting joins through one device is not "
-	    "supported; leave out 'device'");
+	assert_string_equal(t_str(r, "status"), "ok");
+	assert_int_equal(t_num(r, "data.time"), 30);
+	assert_string_equal(t_str(r, "data.device"), T_LAMP_NAME);
+	assert_int_equal(t_num(r, "transaction"), 8);
 	cJSON_Delete(r);
-	assert_int_equal(t_num(T.params[M_PERMIT], "time"), 60);
+	assert_int_equal(t_num(T.params[M_PERMIT], "time"), 30);
+	assert_string_equal(t_str(T.params[M_PERMIT], "ieee"), T_LAMP);
+	/* Through the coordinator, by zigbee2mqtt's name for it. */
+	t_publish("bridge/request/permit_join", "{\"time\": 10, "
+	    "\"device\": \"Coordinator\"}");
+	r = t_wait_json("zt/bridge/response/permit_join");
+	assert_string_equal(t_str(r, "data.device"), "Coordinator");
+	cJSON_Delete(r);
+	assert_true(t_bool(T.params[M_PERMIT], "coordinator"));
+	/* Unknown here, or unknown to the radio: the device is named. */
+	before = T.calls[M_PERMIT];
+	t_publish("bridge/request/permit_join", "{\"time\": 30, "
+	    "\"device\": \"attic\"}");
+	r = t_wait_json("zt/bridge/response/permit_join");
+	t_assert_error(r, "Device 'attic' does not exist");
+	cJSON_Delete(r);
+	assert_int_equal(T.calls[M_PERMIT], before);
+	t_script(M_PERMIT, IPC_RADIO_ERR_NO_SUCH_DEVICE, "{\"message\": "
+	    "\"no device\"}");
+	t_publish("bridge/request/permit_join", "{\"time\": 30, "
+	    "\"device\": \"0x00124B00DDDDDDDD\"}");
+	r = t_wait_json("zt/bridge/response/permit_join");
+	t_assert_error(r, "Device '0x00124B00DDDDDDDD' does not exist");
+	cJSON_Delete(r);
+	assert_string_equal(t_str(T.params[M_PERMIT], "ieee"),
+	    "0x00124b00dddddddd");
+	t_script(M_PERMIT, IPC_RADIO_ERR_NOT_SUPPORTED, "{\"message\": "
+	    "\"" T_SWITCH " is an end device\"}");
+	t_publish("bridge/request/permit_join", "{\"time\": 30, "
+	    "\"device\": \"" T_SWITCH_NAME "\"}");
+	r = t_wait_json("zt/bridge/response/permit_join");
+	t_assert_error(r, "Failed to permit join (" T_SWITCH " is an end "
+	    "device)");
+	cJSON_Delete(r);
+	t_script(M_PERMIT, NULL, "{}");
 
 	t_publish("bridge/request/permit_join", "false");
 	r = t_wait_json("zt/bridge/response/permit_join");
@@ -1703,6 +1786,70 @@ t_radio_restart(void **state)
 	r = t_request("check", T_LAMP_NAME, "check");
 	assert_string_equal(t_str(r, "status"), "ok");
 	cJSON_Delete(r);
+}
+
+static int
+t_held(void *arg)
+{
+	(void)arg;
+	return (T.held != NULL);
+}
+
+/* Start an update the stand-in holds, then take the stand-in away. */
+static int
+t_cut_update(const char *payload)
+{
+	int	 lists;
+
+	T.hold[M_UPDATE] = 1;
+	t_publish(T_OTA "update", payload);
+	assert_true(t_run_until(t_held, NULL, T_TIMEOUT));
+	lists = T.calls[M_LIST];
+	t_radio_stop();
+	return (lists);
+}
+
+/*
+ * zotad-radio goes away during an update: the request waits for it,
+ * attaches to the update in the radio that comes back and answers once,
+ * with how the update ended there.
+ */
+static void
+t_radio_reattach(void **state)
+{
+	cJSON	*r;
+	int	 lists;
+
+	(void)state;
+	lists = t_cut_update("{\"id\": \"" T_LAMP_NAME "\", "
+	    "\"transaction\": 5}");
+	t_script(M_ATTACH, NULL, "{\"from\": {\"file_version\": 16909060}, "
+	    "\"to\": {\"file_version\": 16909061, "
+	    "\"software_build_id\": \"2.3.091\"}}");
+	t_radio_start();
+	assert_true(t_run_until(t_listed_again, &lists, 20 * 1000));
+	/* The first answer is the real one: no failure came before it. */
+	r = t_wait_json_ms(T_RESP "update", 20 * 1000);
+	assert_string_equal(t_str(r, "status"), "ok");
+	assert_int_equal(t_num(r, "transaction"), 5);
+	assert_int_equal(t_num(r, "data.to.file_version"), 16909061);
+	assert_string_equal(t_str(r, "data.to.software_build_id"),
+	    "2.3.091");
+	cJSON_Delete(r);
+	assert_string_equal(t_str(T.params[M_ATTACH], "ieee"), T_LAMP);
+
+	/* A radio that did not carry the update over: it was cut. */
+	lists = t_cut_update(T_SWITCH_NAME);
+	t_script(M_ATTACH, IPC_RADIO_ERR_NOT_IN_PROGRESS,
+	    "{\"message\": \"no update of " T_SWITCH " is in progress\"}");
+	t_radio_start();
+	assert_true(t_run_until(t_listed_again, &lists, 20 * 1000));
+	r = t_wait_json_ms(T_RESP "update", 20 * 1000);
+	t_assert_error(r, "OTA update of '" T_SWITCH_NAME "' failed (the "
+	    "update was interrupted: zotad-radio restarted and did not carry "
+	    "it over)");
+	cJSON_Delete(r);
+	assert_string_equal(t_str(T.params[M_ATTACH], "ieee"), T_SWITCH);
 }
 
 static pid_t
@@ -1947,6 +2094,7 @@ main(void)
 		cmocka_unit_test_setup(t_password, t_case),
 		cmocka_unit_test_setup(t_broker_restart, t_case),
 		cmocka_unit_test_setup(t_radio_restart, t_case),
+		cmocka_unit_test_setup(t_radio_reattach, t_case),
 	};
 
 	return (cmocka_run_group_tests(tests, t_setup, t_teardown));

@@ -132,6 +132,30 @@ t_object(void **state)
 	    "\"image_block_response_delay\": 1}", &r, err, sizeof(err)), 0);
 	assert_int_equal(r.block_response_delay, 0);
 	mqreq_clear(&r);
+
+	/* It takes a source of its own, as an update does. */
+	assert_int_equal(parse("schedule/downgrade", "{\"id\": \"x\", "
+	    "\"url\": \"https://example.org/old.ota\"}", &r, err,
+	    sizeof(err)), 0);
+	assert_true(r.downgrade);
+	assert_string_equal(r.url, "https://example.org/old.ota");
+	mqreq_clear(&r);
+	assert_int_equal(parse("schedule", "{\"id\": \"x\", \"hex\": "
+	    "{\"data\": \"1ef1\"}}", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.image_len, 2);
+	assert_memory_equal(r.image, "\x1e\xf1", 2);
+	mqreq_clear(&r);
+	assert_int_equal(parse("schedule", "{\"id\": \"x\", \"hex\": "
+	    "{\"data\": \"1ef1\"}, \"url\": \"y.ota\"}", &r, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "Invalid payload: 'url' and 'hex' cannot be "
+	    "used together");
+	mqreq_clear(&r);
+	/* Unschedule has no source: one is not even looked at. */
+	assert_int_equal(parse("unschedule", "{\"id\": \"x\", \"url\": 7}",
+	    &r, err, sizeof(err)), 0);
+	assert_null(r.url);
+	mqreq_clear(&r);
 }
 
 static void
@@ -336,6 +360,25 @@ t_permit(void **state)
 	mqbridge_permit_clear(&p);
 	assert_int_equal(permit("open", &p, err,
 	    sizeof(err)), -1);
+	mqbridge_permit_clear(&p);
+
+	/* The device to open joining through must name one. */
+	assert_int_equal(permit("{\"time\": 5, \"device\": 7}", &p, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "Invalid payload: 'device' must be a "
+	    "device's name or IEEE address");
+	mqbridge_permit_clear(&p);
+	assert_int_equal(permit("{\"time\": 5, \"device\": \"\"}", &p, err,
+	    sizeof(err)), -1);
+	mqbridge_permit_clear(&p);
+	assert_int_equal(permit("{\"time\": 5, \"device\": null}", &p, err,
+	    sizeof(err)), 0);
+	assert_null(p.device);
+	mqbridge_permit_clear(&p);
+	assert_int_equal(permit("{\"value\": true, \"device\": "
+	    "\"Coordinator\"}", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.time, MQBRIDGE_PERMIT_MAX);
+	assert_string_equal(p.device, "Coordinator");
 	mqbridge_permit_clear(&p);
 }
 

@@ -242,6 +242,7 @@ mqttd_on_devices(const cJSON *devs, void *arg)
 	}
 	mqdevs_free(old);
 	mqttd_publish_all(d);
+	mqota_radio_back(d);
 }
 
 static struct mqdev *
@@ -370,6 +371,7 @@ mqttd_new(struct event_base *base, const struct config *conf,
 		return (NULL);
 	d->base = base;
 	d->conf = conf;
+	TAILQ_INIT(&d->detached);
 	will = mqttd_topic(d, "bridge/state");
 	d->mqc = mqc_new(base, &conf->mqtt, will, MQTTD_OFFLINE, &mcbs, d);
 	free(will);
@@ -404,7 +406,9 @@ mqttd_free(struct mqttd *d)
 {
 	if (d == NULL)
 		return;
+	/* Calls cut by this may wait for the radio: drop them after. */
 	mqradio_free(d->radio);
+	mqota_drop_detached(d);
 	mqc_free(d->mqc);
 	mqdevs_free(d->devs);
 	if (d->flush_ev != NULL)

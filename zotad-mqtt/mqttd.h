@@ -21,6 +21,8 @@
  *	confine.c	the seccomp sandbox
  */
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -331,6 +333,12 @@ void		 mqradio_start(struct mqradio *r);
 int		 mqradio_ready(const struct mqradio *r);
 
 /*
+ * ON: something waits for zotad-radio to come back, so reconnect every
+ * second rather than with the usual back-off.
+ */
+void		 mqradio_eager(struct mqradio *r, int on);
+
+/*
  * Call METHOD with PARAMS (borrowed) and at most one descriptor (which
  * is duplicated); CB gets the single reply, or MQRADIO_ERR_UNREACHABLE
  * when no connection could be made for the call. Returns 0, or -1 when
@@ -345,6 +353,9 @@ int		 mqradio_call(struct mqradio *r, const char *method,
  * ota.c and mqttd.c: the daemon.
  */
 
+struct mqota_job;
+TAILQ_HEAD(mqota_jobs, mqota_job);
+
 struct mqttd {
 	struct event_base	*base;
 	const struct config	*conf;
@@ -352,6 +363,7 @@ struct mqttd {
 	struct mqradio		*radio;
 	struct mqdevs		*devs;
 	struct event		*flush_ev;	/* deferred state publishing */
+	struct mqota_jobs	 detached;	/* cut off from the radio */
 };
 
 /* Set up the daemon on BASE: broker client (with TLS) and radio client. */
@@ -390,6 +402,15 @@ void		 mqota_legacy_progress(struct mqttd *d,
 /* A permit_join request arrived. */
 void		 mqota_permit_join(struct mqttd *d, const char *payload,
 		    size_t len);
+
+/*
+ * zotad-radio is (back) up: updates whose connection to it was lost
+ * attach to the update there again, to answer with its real outcome.
+ */
+void		 mqota_radio_back(struct mqttd *d);
+
+/* Free the updates still waiting for zotad-radio (at exit). */
+void		 mqota_drop_detached(struct mqttd *d);
 
 /*
  * confine.c: no_new_privs is set by the caller; this loads the seccomp

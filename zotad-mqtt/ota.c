@@ -10,6 +10,7 @@
  */
 
 #include <sys/mman.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #define MQOTA_ERR_NO_IMAGE_SUFFIX	".NoImageAvailable"
 
 #define MQOTA_LOG	"bridge/log"	/* where the legacy API answers */
+#define MQOTA_COORDINATOR "Coordinator"	/* zigbee2mqtt's name for it */
 
 #define MQOTA_ERR_MAX	1024
 #define MQOTA_SLACK	65536	/* bytes of a request besides its image */
@@ -36,7 +38,15 @@ struct mqota_job {
 	struct mqreq	 req;
 	uint64_t	 ieee;
 	char		*name;		/* friendly name when asked */
+	/* An update whose zotad-radio went away while it ran. */
+	TAILQ_ENTRY(mqota_job) entry;
+	int		 detached;	/* on d->detached */
+	int		 attaching;	/* an Attach call is out */
+	struct event	*timer;		/* to give up on the radio */
 };
+
+static void	mqota_on_reply(struct ipc_conn *, struct ipc_reply *,
+		    void *);
 
 static void
 mqota_answer(struct mqttd *d, const struct mqreq *req, int ok_topic,
@@ -110,6 +120,12 @@ mqota_fail(struct mqttd *d, const struct mqreq *req, const char *msg)
 static void
 mqota_job_free(struct mqota_job *job)
 {
+	if (job->detached) {
+		TAILQ_REMOVE(&job->d->detached, job, entry);
+		mqradio_eager(job->d->radio, !TAILQ_EMPTY(&job->d->detached));
+	}
+	if (job->timer != NULL)
+		event_free(job->timer);
 	mqreq_clear(&job->req);
 	free(job->name);
 	free(job);
@@ -161,6 +177,9 @@ mqota_inner(const struct ipc_reply *rep, char *buf, size_t len)
 	}
 	if (strcmp(rep->error, IPC_ERR_DISCONNECTED) == 0)
 		return ("lost the connection to zotad-radio");
+	if (strcmp(rep->error, IPC_RADIO_ERR_NOT_IN_PROGRESS) == 0)
+		return ("the update was interrupted: zotad-radio restarted "
+		    "and did not carry it over");
 	if (strcmp(rep->error, MQRADIO_ERR_UNREACHABLE) == 0)
 		return ("zotad-radio is not available");
 	if (strcmp(rep->error, IPC_RADIO_ERR_NOT_RUNNING) == 0)
@@ -367,9 +386,13 @@ mqota_ok_data(struct mqota_job *job, const cJSON *p)
 	cJSON_AddStringToObject(data, "id", job->req.id);
 	if (job->req.abort)
 		mqota_state(job, MQDEV_AVAILABLE);
-	else if (job->req.verb == MQREQ_SCHEDULE)
+	else if (job->req.verb == MQREQ_SCHEDULE) {
+		/* The schedule's own source: the url, or the kept image. */
+		if (mqota_opt_str(p, "url") != NULL)
+			cJSON_AddStringToObject(data, "url",
+			    mqota_opt_str(p, "url"));
 		mqota_state(job, MQDEV_SCHEDULED);
-	else
+	} else
 		mqota_state(job, MQDEV_IDLE);
 	return (data);
 }
@@ -412,6 +435,126 @@ mqota_failed_state(struct mqota_job *job, const struct ipc_reply *rep)
 	    MQDEV_AVAILABLE);
 }
 
+/*
+ * Updates cut off from zotad-radio. The transfer lives on in zotad-radio
+ * (a restarted one carries it over), so the request waits for the radio
+ * to come back, attaches to the update there and answers with how it
+ * really ended; only a radio that stays away longer than the request's
+ * block request timeout makes it an error.
+ */
+
+static void
+mqota_detached_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqota_job	*job = arg;
+	struct mqttd		*d = job->d;
+	char			 msg[MQOTA_ERR_MAX];
+
+	(void)fd;
+	(void)what;
+	snprintf(msg, sizeof(msg), "OTA update of '%s' failed (the update "
+	    "was interrupted: zotad-radio did not come back in time)",
+	    job->name);
+	log_warnx("%s", msg);
+	mqota_state(job, MQDEV_AVAILABLE);
+	mqota_fail_as(d, &job->req, job->name, NULL, msg);
+	mqota_job_free(job);
+}
+
+/* Give up on the radio after the request's block request timeout. */
+static void
+mqota_detached_arm(struct mqota_job *job)
+{
+	int64_t		 ms = job->req.block_request_timeout;
+	struct timeval	 tv;
+
+	if (ms <= 0)
+		ms = job->d->conf->ota.image_block_request_timeout;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(job->timer, &tv);
+}
+
+/* Follow the update in zotad-radio again; 0 when the call went out. */
+static int
+mqota_attach(struct mqota_job *job)
+{
+	struct mqdev	*dev;
+	cJSON		*p;
+	char		 s[19];
+	int		 r;
+
+	if ((p = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	dev = mqota_dev(job);
+	if (dev != NULL)
+		snprintf(s, sizeof(s), "%s", dev->ieee_str);
+	else
+		snprintf(s, sizeof(s), "0x%016llx",
+		    (unsigned long long)job->ieee);
+	cJSON_AddStringToObject(p, "ieee", s);
+	r = mqradio_call(job->d->radio, IPC_RADIO_ATTACH, p, NULL, 0,
+	    mqota_on_reply, job);
+	cJSON_Delete(p);
+	if (r == -1)
+		return (-1);
+	/* The radio is back: its own timeouts govern the update now. */
+	job->attaching = 1;
+	evtimer_del(job->timer);
+	return (0);
+}
+
+/*
+ * An update's connection to zotad-radio is gone: keep the request and
+ * wait for the radio. Returns 1 when REP was such a loss.
+ */
+static int
+mqota_detach(struct mqota_job *job, const struct ipc_reply *rep)
+{
+	struct mqttd	*d = job->d;
+
+	if (job->req.verb != MQREQ_UPDATE || job->req.abort ||
+	    (strcmp(rep->error, IPC_ERR_DISCONNECTED) != 0 &&
+	    (!job->attaching ||
+	    strcmp(rep->error, MQRADIO_ERR_UNREACHABLE) != 0)))
+		return (0);
+	job->attaching = 0;
+	if (!job->detached) {
+		if ((job->timer = evtimer_new(d->base, mqota_detached_cb,
+		    job)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		TAILQ_INSERT_TAIL(&d->detached, job, entry);
+		job->detached = 1;
+		mqradio_eager(d->radio, 1);
+		log_warnx("lost zotad-radio during the update of %s; waiting "
+		    "for it to come back", job->name);
+		mqota_detached_arm(job);
+		/* Only this connection may have gone: ask at once. */
+		if (mqradio_ready(d->radio))
+			mqota_attach(job);
+		return (1);
+	}
+	mqota_detached_arm(job);
+	return (1);
+}
+
+void
+mqota_radio_back(struct mqttd *d)
+{
+	struct mqota_job	*job;
+
+	TAILQ_FOREACH(job, &d->detached, entry)
+		if (!job->attaching && mqota_attach(job) == -1)
+			log_debug("Attach for %s not sent", job->name);
+}
+
+void
+mqota_drop_detached(struct mqttd *d)
+{
+	while (!TAILQ_EMPTY(&d->detached))
+		mqota_job_free(TAILQ_FIRST(&d->detached));
+}
+
 static void
 mqota_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 {
@@ -421,6 +564,8 @@ mqota_on_reply(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 	char			 msg[MQOTA_ERR_MAX];
 
 	(void)conn;
+	if (rep->error != NULL && mqota_detach(job, rep))
+		return;
 	if (rep->error == NULL || (job->req.verb == MQREQ_CHECK &&
 	    mqota_is_no_image(rep->error))) {
 		data = mqota_ok_data(job, rep->parameters);
@@ -475,12 +620,12 @@ mqota_params(const struct mqreq *req, const struct mqdev *dev)
 	if (req->abort || req->verb == MQREQ_UNSCHEDULE)
 		return (p);
 	cJSON_AddBoolToObject(p, "downgrade", req->downgrade);
-	if (req->verb == MQREQ_SCHEDULE)
-		return (p);
 	if (req->url != NULL)
 		cJSON_AddStringToObject(p, "url", req->url);
 	if (req->image != NULL)
 		cJSON_AddBoolToObject(p, "image_fd", 1);
+	if (req->verb == MQREQ_SCHEDULE)
+		return (p);
 	mqota_add_int(p, "image_block_request_timeout",
 	    req->block_request_timeout);
 	mqota_add_int(p, "image_block_response_delay",
@@ -552,14 +697,6 @@ mqota_refuse(struct mqttd *d, struct mqreq *req, struct mqdev **devp)
 	if (!mqradio_ready(d->radio)) {
 		mqota_fail(d, req, "zotad-radio is not available, the request "
 		    "was not sent");
-		return (1);
-	}
-	/* XXX zotad-radio keeps no source with a schedule yet, so a
-	 * schedule of one's own image would silently use the index. */
-	if (req->verb == MQREQ_SCHEDULE && (req->url != NULL ||
-	    req->image != NULL)) {
-		mqota_fail(d, req, "Scheduling with 'url' or 'hex' is not "
-		    "supported; schedule from the index, or update now");
 		return (1);
 	}
 	if ((dev = mqdevs_resolve(d->devs, req->id)) == NULL) {
@@ -672,6 +809,7 @@ mqota_request(struct mqttd *d, const char *suffix, const char *payload,
 struct mqota_permit {
 	struct mqttd	*d;
 	cJSON		*transaction;
+	char		*device;	/* as the request named it */
 	int		 time;
 };
 
@@ -680,6 +818,14 @@ mqota_permit_answer(struct mqttd *d, char *payload)
 {
 	mqttd_publish(d, "bridge/response/permit_join", payload, 0, 0);
 	free(payload);
+}
+
+static void
+mqota_permit_free(struct mqota_permit *pj)
+{
+	cJSON_Delete(pj->transaction);
+	free(pj->device);
+	free(pj);
 }
 
 static void
@@ -695,37 +841,70 @@ mqota_on_permit(struct ipc_conn *conn, struct ipc_reply *rep, void *arg)
 		if ((data = cJSON_CreateObject()) == NULL)
 			fatalx("%s: out of memory", __func__);
 		cJSON_AddNumberToObject(data, "time", pj->time);
+		if (pj->device != NULL)
+			cJSON_AddStringToObject(data, "device", pj->device);
 		mqota_permit_answer(pj->d, mqresp_ok(data, pj->transaction));
-	} else {
-		m = cJSON_GetObjectItemCaseSensitive(rep->parameters,
-		    "message");
+		mqota_permit_free(pj);
+		return;
+	}
+	m = cJSON_GetObjectItemCaseSensitive(rep->parameters, "message");
+	if (pj->device != NULL &&
+	    strcmp(rep->error, IPC_RADIO_ERR_NO_SUCH_DEVICE) == 0)
+		snprintf(msg, sizeof(msg), "Device '%s' does not exist",
+		    pj->device);
+	else
 		snprintf(msg, sizeof(msg), "Failed to permit join (%s)",
 		    cJSON_IsString(m) ? m->valuestring : rep->error);
-		mqota_permit_answer(pj->d, mqresp_error(msg,
-		    pj->transaction));
-	}
-	cJSON_Delete(pj->transaction);
-	free(pj);
+	mqota_permit_answer(pj->d, mqresp_error(msg, pj->transaction));
+	mqota_permit_free(pj);
+}
+
+/*
+ * The one node a permit_join names, as PermitJoin takes it: a device we
+ * know, the coordinator by zigbee2mqtt's name for it, or an address the
+ * radio may know as its own. Returns 0, or -1 when nothing matches.
+ */
+static int
+mqota_permit_node(struct mqttd *d, const char *id, cJSON *params)
+{
+	struct mqdev	*dev;
+	uint64_t	 ieee;
+	char		 s[19];
+
+	if (strcmp(id, MQOTA_COORDINATOR) == 0)
+		cJSON_AddBoolToObject(params, "coordinator", 1);
+	else if ((dev = mqdevs_resolve(d->devs, id)) != NULL)
+		cJSON_AddStringToObject(params, "ieee", dev->ieee_str);
+	else if (mqdevs_parse_ieee(id, &ieee) == 0) {
+		snprintf(s, sizeof(s), "0x%016llx", (unsigned long long)ieee);
+		cJSON_AddStringToObject(params, "ieee", s);
+	} else
+		return (-1);
+	return (0);
 }
 
 /* Ask the radio; on success P's transaction moves into the job. */
 static const char *
-mqota_permit_send(struct mqttd *d, struct mqbridge_permit *p)
+mqota_permit_send(struct mqttd *d, struct mqbridge_permit *p, char *err,
+    size_t errlen)
 {
 	struct mqota_permit	*pj;
 	cJSON			*params;
 	int			 r;
 
-	/* XXX zotad-radio opens the whole network only. */
-	if (p->device != NULL)
-		return ("Permitting joins through one device is not "
-		    "supported; leave out 'device'");
-	if ((pj = calloc(1, sizeof(*pj))) == NULL ||
-	    (params = cJSON_CreateObject()) == NULL)
+	if ((params = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddNumberToObject(params, "time", p->time);
+	if (p->device != NULL && mqota_permit_node(d, p->device, params) ==
+	    -1) {
+		cJSON_Delete(params);
+		snprintf(err, errlen, "Device '%s' does not exist", p->device);
+		return (err);
+	}
+	if ((pj = calloc(1, sizeof(*pj))) == NULL)
 		fatalx("%s: out of memory", __func__);
 	pj->d = d;
 	pj->time = p->time;
-	cJSON_AddNumberToObject(params, "time", p->time);
 	r = mqradio_call(d->radio, IPC_RADIO_PERMIT_JOIN, params, NULL, 0,
 	    mqota_on_permit, pj);
 	cJSON_Delete(params);
@@ -736,6 +915,8 @@ mqota_permit_send(struct mqttd *d, struct mqbridge_permit *p)
 	}
 	pj->transaction = p->transaction;
 	p->transaction = NULL;
+	pj->device = p->device;
+	p->device = NULL;
 	return (NULL);
 }
 
@@ -748,7 +929,7 @@ mqota_permit_join(struct mqttd *d, const char *payload, size_t len)
 
 	if (mqbridge_permit_parse(payload, len, &p, err, sizeof(err)) == -1)
 		mqota_permit_answer(d, mqresp_error(err, p.transaction));
-	else if ((why = mqota_permit_send(d, &p)) != NULL)
+	else if ((why = mqota_permit_send(d, &p, err, sizeof(err))) != NULL)
 		mqota_permit_answer(d, mqresp_error(why, p.transaction));
 	mqbridge_permit_clear(&p);
 }

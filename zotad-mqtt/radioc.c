@@ -23,10 +23,14 @@
  *	    "image_block_response_delay"?, "default_maximum_data_size"?}
  *	    -> when finished: {"from": VERSION, "to": VERSION}, VERSION being
  *	    {"file_version", "software_build_id", "date_code"}
- *	Schedule {"ieee", "downgrade"} -> {}
+ *	Attach {"ieee"} -> as Update: follows an update whose connection
+ *	    was lost (NotInProgress when the radio did not carry it over)
+ *	Schedule {"ieee", "downgrade", "url"?, "image_fd"?} -> {"url"?}:
+ *	    the schedule's own source, for an image the file keeping it
  *	Unschedule {"ieee"} -> {}
  *	Abort {"ieee"} -> {}
- *	PermitJoin {"time"} -> {}
+ *	PermitJoin {"time", "ieee"? or "coordinator"?} -> {}: through one
+ *	    router or the coordinator alone, answered once it agreed
  *	Subscribe {} with more -> {"subscribed": true}, then
  *	    {"event": EVENT}: {"type": "update", "ieee", "state",
  *	    "progress"?, "remaining"?, "installed_version"?,
@@ -43,7 +47,7 @@
  *
  * Errors: those of the catalogue, plus NoResponse (the device did not
  * answer the notify), UpdateFailed {"status"} (the device ended the
- * transfer with a ZCL status), NotInProgress (nothing to abort),
+ * transfer with a ZCL status), NotInProgress (nothing to attach to),
  * NotScheduled, and io.zotad.Fetch.NoImageAvailable passed through.
  * Any error may carry {"message"} with detail for the user.
  */
@@ -89,6 +93,7 @@ struct mqradio {
 	struct mqradio_jobs	 active;
 	size_t			 running;
 	int			 backoff;
+	int			 eager;	/* retry every second */
 	int			 ready;
 	int			 warned;
 };
@@ -200,7 +205,7 @@ mqradio_retry(struct mqradio *r)
 
 	if (r->ev_retry == NULL || evtimer_pending(r->ev_retry, NULL))
 		return;
-	tv.tv_sec = r->backoff;
+	tv.tv_sec = r->eager ? 1 : r->backoff;
 	tv.tv_usec = 0;
 	evtimer_add(r->ev_retry, &tv);
 	r->backoff = r->backoff * 2 > MQRADIO_BACKOFF_MAX ?
@@ -359,6 +364,20 @@ mqradio_free(struct mqradio *r)
 		event_free(r->ev_next);
 	free(r->path);
 	free(r);
+}
+
+void
+mqradio_eager(struct mqradio *r, int on)
+{
+	if (r->eager == on)
+		return;
+	r->eager = on;
+	/* A retry far off comes sooner. */
+	if (on && r->ev_retry != NULL && evtimer_pending(r->ev_retry,
+	    NULL)) {
+		evtimer_del(r->ev_retry);
+		mqradio_retry(r);
+	}
 }
 
 int
