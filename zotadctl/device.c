@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ struct dev_opts {
 	const char	*socket;
 	const char	*url;
 	const char	*image;
+	const char	*device;	/* permit-join through it */
 	int		 downgrade;
 	int		 json;
 };
@@ -73,6 +75,7 @@ static const struct option dev_longopts[] = {
 	{ "socket", required_argument, NULL, 's' },
 	{ "url", required_argument, NULL, 'u' },
 	{ "image", required_argument, NULL, 'i' },
+	{ "device", required_argument, NULL, 'd' },
 	{ "downgrade", no_argument, NULL, 'D' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
@@ -87,14 +90,16 @@ dev_usage(const char *cmd)
 	if (strcmp(cmd, "devices") == 0)
 		fprintf(stderr, "[--json]\n");
 	else if (strcmp(cmd, "permit-join") == 0)
-		fprintf(stderr, "SECONDS\n");
+		fprintf(stderr, "[--device DEVICE | --device coordinator] "
+		    "SECONDS\n");
 	else if (strcmp(cmd, "check") == 0)
 		fprintf(stderr, "[--downgrade] [--url URL] [--json] DEVICE\n");
 	else if (strcmp(cmd, "update") == 0)
 		fprintf(stderr, "[--downgrade] [--url URL | --image FILE] "
 		    "DEVICE\n");
 	else if (strcmp(cmd, "schedule") == 0)
-		fprintf(stderr, "[--downgrade] DEVICE\n");
+		fprintf(stderr, "[--downgrade] [--url URL | --image FILE] "
+		    "DEVICE\n");
 	else
 		fprintf(stderr, "DEVICE\n");
 	fprintf(stderr, "DEVICE is an IEEE address (0x and 16 hex digits) "
@@ -124,6 +129,9 @@ dev_getopt(const char *cmd, int argc, char *argv[], struct dev_opts *o,
 			break;
 		case 'i':
 			o->image = optarg;
+			break;
+		case 'd':
+			o->device = optarg;
 			break;
 		case 'D':
 			o->downgrade = 1;
@@ -637,6 +645,35 @@ dev_update(struct dev_ctx *c, const struct dev_opts *o, const char *name,
 	return (w.status);
 }
 
+/* A schedule, from the indexes or from its own url or image. */
+static int
+dev_schedule(struct dev_ctx *c, const struct dev_opts *o, const char *name,
+    const char *ieee)
+{
+	struct ipc_result	 res;
+	cJSON			*p = dev_params(ieee, o);
+	const char		*src;
+	size_t			 max;
+	int			 rv;
+
+	max = c->conf != NULL ? c->conf->zotad.max_image_size :
+	    16 * 1024 * 1024;
+	if (o->image != NULL && dev_image_hex(o->image, p, max) == -1) {
+		cJSON_Delete(p);
+		return (CTL_USAGE);
+	}
+	ipc_conn_set_max_message(c->conn, 2 * max + 4096);
+	rv = dev_call(c, IPC_RADIO_SCHEDULE, p, DEV_CALL_TIMEOUT, &res);
+	cJSON_Delete(p);
+	if (rv != CTL_OK)
+		return (rv);
+	src = dev_str(res.parameters, "url", NULL);
+	printf("%s: scheduled: the update starts at its next query%s%s\n",
+	    name, src != NULL ? ", from " : "", src != NULL ? src : "");
+	ipc_result_clear(&res);
+	return (CTL_OK);
+}
+
 /* Schedule, Unschedule, Abort: one call, one line. */
 static int
 dev_simple(struct dev_ctx *c, const struct dev_opts *o, const char *method,
@@ -655,11 +692,28 @@ dev_simple(struct dev_ctx *c, const struct dev_opts *o, const char *method,
 	return (CTL_OK);
 }
 
+/* The one node to open joining through: a device, or the coordinator. */
 static int
-dev_permit(struct dev_ctx *c, const char *arg)
+dev_permit_node(const struct dev_ctx *c, const char *name, cJSON *p)
+{
+	char	 ieee[19];
+
+	if (strcasecmp(name, "coordinator") == 0) {
+		cJSON_AddBoolToObject(p, "coordinator", 1);
+		return (0);
+	}
+	if (dev_resolve(c, name, ieee) == -1)
+		return (-1);
+	cJSON_AddStringToObject(p, "ieee", ieee);
+	return (0);
+}
+
+static int
+dev_permit(struct dev_ctx *c, const struct dev_opts *o, const char *arg)
 {
 	struct ipc_result	 res;
 	cJSON			*p;
+	const char		*via = o->device != NULL ? " through " : "";
 	char			*end;
 	long			 t;
 	int			 rv;
@@ -672,7 +726,8 @@ dev_permit(struct dev_ctx *c, const char *arg)
 		return (CTL_USAGE);
 	}
 	if ((p = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddNumberToObject(p, "time", (double)t) == NULL) {
+	    cJSON_AddNumberToObject(p, "time", (double)t) == NULL ||
+	    (o->device != NULL && dev_permit_node(c, o->device, p) == -1)) {
 		cJSON_Delete(p);
 		return (CTL_USAGE);
 	}
@@ -681,9 +736,11 @@ dev_permit(struct dev_ctx *c, const char *arg)
 	if (rv != CTL_OK)
 		return (rv);
 	if (t > 0)
-		printf("joining permitted for %ld s\n", t);
+		printf("joining permitted for %ld s%s%s\n", t, via,
+		    o->device != NULL ? o->device : "");
 	else
-		printf("joining closed\n");
+		printf("joining closed%s%s\n", via,
+		    o->device != NULL ? o->device : "");
 	ipc_result_clear(&res);
 	return (CTL_OK);
 }
@@ -704,11 +761,13 @@ dev_run(int argc, char *argv[])
 		return (CTL_USAGE);
 	if ((o.url != NULL || o.downgrade) && nargs == 1 &&
 	    strcmp(cmd, "check") != 0 && strcmp(cmd, "update") != 0 &&
-	    !(o.downgrade && strcmp(cmd, "schedule") == 0)) {
+	    strcmp(cmd, "schedule") != 0) {
 		dev_usage(cmd);
 		return (CTL_USAGE);
 	}
-	if (o.image != NULL && (strcmp(cmd, "update") != 0 || o.url)) {
+	if ((o.image != NULL && ((strcmp(cmd, "update") != 0 &&
+	    strcmp(cmd, "schedule") != 0) || o.url)) ||
+	    (o.device != NULL && strcmp(cmd, "permit-join") != 0)) {
 		dev_usage(cmd);
 		return (CTL_USAGE);
 	}
@@ -726,14 +785,13 @@ dev_run(int argc, char *argv[])
 	if (strcmp(cmd, "devices") == 0)
 		rv = dev_list(&c, &o);
 	else if (strcmp(cmd, "permit-join") == 0)
-		rv = dev_permit(&c, argv[i]);
+		rv = dev_permit(&c, &o, argv[i]);
 	else if (strcmp(cmd, "check") == 0)
 		rv = dev_check(&c, &o, name, ieee);
 	else if (strcmp(cmd, "update") == 0)
 		rv = dev_update(&c, &o, name, ieee);
 	else if (strcmp(cmd, "schedule") == 0)
-		rv = dev_simple(&c, &o, IPC_RADIO_SCHEDULE, name, ieee,
-		    "scheduled: the update starts at its next query");
+		rv = dev_schedule(&c, &o, name, ieee);
 	else if (strcmp(cmd, "unschedule") == 0)
 		rv = dev_simple(&c, &o, IPC_RADIO_UNSCHEDULE, name, ieee,
 		    "unscheduled");

@@ -26,13 +26,13 @@ static const struct ctl_command ctl_commands[] = {
 	    "[--downgrade] [--url URL] DEVICE" },
 	{ "update", ctl_device, "update [-f CONFIG | --socket PATH] "
 	    "[--downgrade] [--url URL | --image FILE] DEVICE" },
-	{ "schedule", ctl_device,
-	    "schedule [-f CONFIG | --socket PATH] [--downgrade] DEVICE" },
+	{ "schedule", ctl_device, "schedule [-f CONFIG | --socket PATH] "
+	    "[--downgrade] [--url URL | --image FILE] DEVICE" },
 	{ "unschedule", ctl_device,
 	    "unschedule [-f CONFIG | --socket PATH] DEVICE" },
 	{ "abort", ctl_device, "abort [-f CONFIG | --socket PATH] DEVICE" },
-	{ "permit-join", ctl_device,
-	    "permit-join [-f CONFIG | --socket PATH] SECONDS" },
+	{ "permit-join", ctl_device, "permit-join [-f CONFIG | --socket PATH] "
+	    "[--device DEVICE] SECONDS" },
 };
 
 static void
