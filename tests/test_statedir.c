@@ -183,7 +183,8 @@ test_migrate(void **state)
 	assert_absent(fx->state, "ota-00124b0000000001.img");
 	assert_absent(fx->state, ".devices.json.tmp-AbC123");
 	/* Not ours: zotad-fetch moves its own. */
-	assert_content(fx->state, "fetch-lastcheck.json", "{\"devices\": {}}\n");
+	assert_content(fx->state, "fetch-lastcheck.json",
+	    "{\"devices\": {}}\n");
 	assert_content(fx->state, ".fetch-lastcheck.json.tmp-AbC123", "{");
 	assert_content(fx->state, "notes.txt", "the operator's");
 	assert_absent(fx->own, "fetch-lastcheck.json");

@@ -220,10 +220,10 @@ else
 		got=$(stat -c %u:%g "$tmp/sys/var/lib/zotad/$d")
 		if [ -n "$want" ] && [ "$got" = "$want" ] &&
 		    [ "$(stat -c %a "$tmp/sys/var/lib/zotad/$d")" = 700 ]; then
-			ok "tmpfiles.d gives zotad-$d its own state dir, mode 700"
+			ok "tmpfiles.d makes zotad-$d's state dir, mode 700"
 		else
 			echo "$d/ is $got, zotad-$d is $want" >"$tmp/err"
-			not_ok "tmpfiles.d gives zotad-$d its own state dir, mode 700"
+			not_ok "tmpfiles.d makes zotad-$d's state dir, mode 700"
 		fi
 	done
 	# An earlier version's shared state dir stays writable for the group
@@ -232,9 +232,9 @@ else
 	systemd-tmpfiles --root="$tmp/sys" --create \
 	    "$PWD/config/systemd/tmpfiles.d/zotad.conf" >"$tmp/err" 2>&1
 	if [ "$(stat -c %a "$tmp/sys/var/lib/zotad")" = 1770 ]; then
-		ok "tmpfiles.d leaves an earlier version's state dir as it is"
+		ok "tmpfiles.d leaves an earlier version's state dir alone"
 	else
-		not_ok "tmpfiles.d leaves an earlier version's state dir as it is"
+		not_ok "tmpfiles.d leaves an earlier version's state dir alone"
 	fi
 fi
 
