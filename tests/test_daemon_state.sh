@@ -15,8 +15,6 @@ PATH="$PWD/$BUILD/bin:$PATH"
 # A sanitizer build's leak check at exit is forbidden by the sandbox.
 ASAN_OPTIONS=detect_leaks=0
 export ASAN_OPTIONS
-n=0
-failed=0
 tmp=$(mktemp -d)
 radio_pid=
 fetch_pid=
@@ -28,35 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-	: >"$tmp/err"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err"
-	: >"$tmp/err"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-}
-
-# check DESCRIPTION COMMAND...: one test, passing when COMMAND does.
-check() {
-	what=$1
-	shift
-	if "$@" >>"$tmp/err" 2>&1; then
-		ok "$what"
-	else
-		not_ok "$what"
-	fi
-}
+. "$(dirname "$0")/tap.sh"
+# What the command a test ran said; emptied by each success.
+tap_why="$tmp/err"
+tap_fresh=1
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "1..0 # SKIP python3 not installed"
@@ -282,5 +255,4 @@ check "the state dir holds only the daemons' directories" \
     test "$(ls -A "$state" | tr '\n' ' ')" = "fetch radio "
 check "both daemons stop cleanly again" stop
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end
