@@ -4,8 +4,8 @@
 #
 #   . "$(dirname "$0")/tap.sh"
 #
-# and then reports each test with ok, not_ok, skip, check or
-# check_status, and ends with tap_end, which prints the plan and makes
+# and then reports each test with ok, not_ok, skip, check, check_status
+# or check_json, and ends with tap_end, which prints the plan and makes
 # the script fail when a test did. n counts the tests, failed those that
 # failed. What the test may set:
 #
@@ -13,13 +13,15 @@
 #               failing command said (check fills it);
 #   tap_label   words put before each of those lines ("stderr: ");
 #   tap_fresh   when not empty, ok empties tap_why, so that a later
-#               failure shows only what was said after this success.
+#               failure shows only what was said after this success;
+#   tap_json    the file of JSON check_json reads.
 
 n=0
 failed=0
 tap_why=
 tap_label=
 tap_fresh=
+tap_json=
 
 # ok WHAT: a test passed.
 ok() {
@@ -63,6 +65,23 @@ check() {
 # exit status, STATUS, was WANTED.
 check_status() {
 	if [ "$2" -eq "$3" ]; then ok "$1"; else not_ok "$1 (exit $2)"; fi
+}
+
+# check_json WHAT PYTHON [ARG...]: a test that passes when PYTHON, run
+# with the JSON of the file tap_json as d (and the ARGs as
+# sys.argv[2:]), raises nothing; what it raised follows a failure.
+check_json() {
+	what=$1
+	code=$2
+	shift 2
+	if err=$(python3 -c "import json, sys
+d = json.load(open(sys.argv[1], encoding='utf-8'))
+$code" "$tap_json" "$@" 2>&1 >/dev/null); then
+		ok "$what"
+	else
+		not_ok "$what"
+		printf '%s\n' "$err" | sed 's/^/# /'
+	fi
 }
 
 # tap_end: the plan; fails when a test failed.

@@ -13,19 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 # What a failed command said on stderr.
 tap_why="$tmp/err"
 tap_label="stderr: "
-
-# json WHAT PYTHON [ARG]: run PYTHON with the JSON of $tmp/out as d
-# (and ARG as sys.argv[2]).
-json() {
-	if python3 -c "import json, sys
-d = json.load(open(sys.argv[1], encoding='utf-8'))
-$2" "$tmp/out" ${3:+"$3"} 2>"$tmp/pyerr"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		sed 's/^/# /' "$tmp/pyerr"
-	fi
-}
+# What zotadctl printed.
+tap_json="$tmp/out"
 
 run() {
 	zotadctl "$@" >"$tmp/out" 2>"$tmp/err"
@@ -48,7 +37,7 @@ run image make --manufacturer-code 0x117C --image-type 4114 \
     --file-version 0x01020304 --size 5000 --header-string "zotad synthetic" \
     --hw-min 1 --hw-max 0x0A00 --seed 3 "$tmp/a.ota"
 check_status "make writes an image" $? 0
-json "make reports the image it wrote" "
+check_json "make reports the image it wrote" "
 assert d['valid'] is True and d['fileName'] == 'a.ota'
 assert d['fileSize'] == 5000 and d['fileLength'] == 5000"
 if [ "$(wc -c <"$tmp/a.ota")" -eq 5000 ]; then
@@ -57,7 +46,7 @@ else
 	not_ok "made file has --size bytes"
 fi
 run image inspect "$tmp/a.ota"; check_status "inspect a made image" $? 0
-json "inspect reads back every option" "
+check_json "inspect reads back every option" "
 assert d['manufacturerCode'] == 0x117C and d['imageType'] == 4114
 assert d['fileVersion'] == 0x01020304 and d['fileSize'] == 5000
 assert d['otaHeaderString'] == 'zotad synthetic'
@@ -72,7 +61,7 @@ assert len(d['sha512']) == 128 and d['warnings'] == []"
 sum=$(python3 -c "import hashlib, sys
 print(hashlib.sha512(open(sys.argv[1], 'rb').read()).hexdigest())" \
     "$tmp/a.ota")
-json "sha512 is that of the whole file" "assert d['sha512'] == '$sum'"
+check_json "sha512 is that of the whole file" "assert d['sha512'] == '$sum'"
 
 run image make --manufacturer-code 0x117C --image-type 4114 \
     --file-version 0x01020304 --size 5000 --header-string "zotad synthetic" \
@@ -132,7 +121,7 @@ check_status "make without an output file is a usage error" $? 2
 # Broken synthetic files: exit 1, the reason in JSON and on stderr.
 head -c 4000 "$tmp/a.ota" >"$tmp/cut.ota"
 run image inspect "$tmp/cut.ota"; check_status "a cut file is invalid" $? 1
-json "a cut file says it is truncated" "
+check_json "a cut file says it is truncated" "
 assert d['valid'] is False and d['fileLength'] == 4000
 assert d['error'] == 'file truncated: total image size is 5000 bytes ' \
     'but only 4000 follow the magic at offset 0', d['error']"
@@ -143,18 +132,18 @@ else
 fi
 printf 'not an OTA file at all\n' >"$tmp/text.ota"
 run image inspect "$tmp/text.ota"; check_status "a text file is invalid" $? 1
-json "a text file has no magic" "
+check_json "a text file has no magic" "
 assert d['error'].startswith('no OTA upgrade file identifier')"
 
 # Several files give an array; the worst status wins.
 run image inspect "$tmp/a.ota" "$tmp/cut.ota"
 check_status "one invalid file among several exits 1" $? 1
-json "several files give an array in order" "
+check_json "several files give an array in order" "
 assert [x['fileName'] for x in d] == ['a.ota', 'cut.ota']
 assert [x['valid'] for x in d] == [True, False]"
 run image inspect "$tmp/a.ota" "$tmp/missing" "$tmp/cut.ota"
 check_status "an unreadable file among several exits 2" $? 2
-json "the readable files are still reported" "
+check_json "the readable files are still reported" "
 assert [x['fileName'] for x in d] == ['a.ota', 'cut.ota']"
 
 # The real images, checked against the zigbee-OTA index.
@@ -169,7 +158,7 @@ fi
 
 run image inspect "$images"/*
 check_status "inspecting every image exits 1 for the truncated one" $? 1
-json "every image matches its index.json entry" "
+check_json "every image matches its index.json entry" "
 idx = {e['fileName']: e for e in json.load(open(sys.argv[2]))}
 assert len(d) == 25
 for x in d:
@@ -186,7 +175,7 @@ for x in d:
         == x['fileLength']" "$fixtures/index.json"
 
 run image inspect "$images/10035515-TRADFRI-bulb-cws-2.3.093.ota.ota.signed"
-json "IKEA container: prefix, trailer and served range" "
+check_json "IKEA container: prefix, trailer and served range" "
 assert d['container'] == 'ikea'
 assert d['prefixBytes'] == 488 and d['trailingBytes'] == 512
 assert d['servedOffset'] == 488 and d['servedLength'] == 227500
@@ -194,14 +183,14 @@ assert [t['tagId'] for t in d['tags']] == [0, 0xFFBF, 0xFFBE]
 assert any('512 bytes' in w for w in d['warnings'])"
 
 run image inspect "$images/PLUG_UK_T-0x00D5-0x03463712-MF_DIS.OTA"
-json "Telink tag occupies 8 + length bytes" "
+check_json "Telink tag occupies 8 + length bytes" "
 assert d['telinkTags'] is True
 assert [(t['tagId'], t['length'], t['size']) for t in d['tags']] == \
     [(0xF000, 239664, 239672)]"
 
 run image inspect "$images/ModuLum-ATmega_010B_5.130.1.30000_0012.sbl-ota"
 check_status "Hue SBL image is valid" $? 0
-json "Hue SBL image is served opaquely with a warning" "
+check_json "Hue SBL image is served opaquely with a warning" "
 assert d['valid'] is True and d['tagsOpaque'] is True
 assert d['tags'] == [] and d['servedLength'] == 256632
 assert 'not a tag' in d['tagWarning'] and d['warnings']"

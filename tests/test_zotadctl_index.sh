@@ -14,22 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 # What a failed command said on stderr.
 tap_why="$tmp/err"
 tap_label="stderr: "
-
-# json WHAT PYTHON [ARG...]: run PYTHON with the JSON of $tmp/out as d
-# (and the ARGs as sys.argv[2:]); pass when it raises nothing.
-json() {
-	what=$1
-	code=$2
-	shift 2
-	if python3 -c "import json, sys
-d = json.load(open(sys.argv[1], encoding='utf-8'))
-$code" "$tmp/out" "$@" 2>"$tmp/pyerr"; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/# /' "$tmp/pyerr"
-	fi
-}
+# What zotadctl printed.
+tap_json="$tmp/out"
 
 run() {
 	zotadctl "$@" >"$tmp/out" 2>"$tmp/err"
@@ -65,7 +51,7 @@ mkdir "$tmp/ota"
 make_image "$tmp/ota/widget 100%.ota" 5 || not_ok "image make"
 run index add --base-url https://ota.example.org/fw "$tmp/ota/widget 100%.ota"
 check_status "add one file" $? 0
-json "add prints the entry the zigbee-OTA tooling would" '
+check_json "add prints the entry the zigbee-OTA tooling would" '
 e, = d
 assert e["fileName"] == "widget 100%.ota", e
 assert e["url"] == "https://ota.example.org/fw/widget%20100%25.ota", e
@@ -79,7 +65,7 @@ assert list(e) == ["fileName", "fileVersion", "fileSize", "url",
 
 run index add "$tmp/ota/widget 100%.ota"
 check_status "add without a base url" $? 0
-json "without a base url the url is the absolute path" '
+check_json "without a base url the url is the absolute path" '
 assert d[0]["url"] == sys.argv[2], d[0]["url"]
 ' "$(cd "$tmp/ota" && pwd -P)/widget 100%.ota"
 
@@ -102,7 +88,7 @@ make_image "$tmp/ota/second.ota" 7
 run index add --append "$idx" "$tmp/ota/second.ota"
 check_status "append a second file" $? 0
 cp "$idx" "$tmp/out"
-json "the index holds both files in order" '
+check_json "the index holds both files in order" '
 assert [e["fileName"] for e in d] == ["widget 100%.ota", "second.ota"], d
 '
 # A hand-written restriction, then the first file rebuilt under its name.
@@ -116,7 +102,7 @@ make_image "$tmp/ota/widget 100%.ota" 6
 run index add --append "$idx" "$tmp/ota/widget 100%.ota"
 check_status "append a file already in the index" $? 0
 cp "$idx" "$tmp/out"
-json "the entry is refreshed in place, hand-written fields kept" '
+check_json "the entry is refreshed in place, hand-written fields kept" '
 assert len(d) == 2, d
 e = d[0]
 assert e["fileName"] == "widget 100%.ota" and e["fileVersion"] == 6, e
@@ -149,7 +135,7 @@ fi
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 6
 check_status "match finds an image" $? 0
-json "the highest applicable version is chosen and the others explained" '
+check_json "the highest applicable version is chosen and the others explained" '
 assert d["available"] is True, d
 assert d["chosen"]["fileName"] == "widget-9.ota", d["chosen"]
 assert d["chosen"]["source"] == "main" and d["chosen"]["position"] == 1
@@ -169,7 +155,7 @@ fi
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 6 --hardware-version 2
 check_status "match with a hardware version" $? 0
-json "the hardware-bound entry applies to its hardware" '
+check_json "the hardware-bound entry applies to its hardware" '
 assert d["chosen"]["fileName"] == "widget-hw2.ota", d["chosen"]
 assert d["device"]["hardwareVersion"] == 2, d["device"]
 '
@@ -177,7 +163,7 @@ assert d["device"]["hardwareVersion"] == 2, d["device"]
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 4
 check_status "match under minFileVersion still finds the first step" $? 0
-json "the staged entry is excluded by minFileVersion" '
+check_json "the staged entry is excluded by minFileVersion" '
 assert d["chosen"]["fileName"] == "widget-5.ota", d["chosen"]
 c = [c for c in d["candidates"] if c["fileName"] == "widget-9.ota"][0]
 assert c["excludedBy"] == ["minFileVersion"], c
@@ -187,7 +173,7 @@ assert "below minFileVersion" in c["reason"], c
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x43 --file-version 1 --model-id GADGET-2
 check_status "match with another model id finds no image" $? 1
-json "no image, and the model id is named as the reason" '
+check_json "no image, and the model id is named as the reason" '
 assert d["available"] is False and "chosen" not in d, d
 c, = d["candidates"]
 assert c["excludedBy"] == ["modelId"], c
@@ -201,7 +187,7 @@ check_status "match at the newest version finds no image" $? 1
 run index match "$data/index.json" --manufacturer-code 0x1234 \
     --image-type 0x42 --file-version 9 --downgrade
 check_status "match --downgrade finds an older image" $? 0
-json "a downgrade takes the smallest step back" '
+check_json "a downgrade takes the smallest step back" '
 assert d["chosen"]["fileName"] == "widget-5.ota", d["chosen"]
 assert d["device"]["mode"] == "downgrade", d
 '
@@ -209,7 +195,7 @@ assert d["device"]["mode"] == "downgrade", d
 run index match "$data/index.json" --manufacturer-code 0x5678 \
     --image-type 1 --file-version 1
 check_status "match of an unknown device finds no image" $? 1
-json "the reason says no entry exists for it" '
+check_json "the reason says no entry exists for it" '
 assert d["candidates"] == [] and "no entry" in d["reason"], d
 '
 
@@ -224,7 +210,7 @@ check_status "match against a missing index exits 2" $? 2
 run index match --override "$idx" "$data/index.json" \
     --manufacturer-code 0x1234 --image-type 0x42 --file-version 6
 check_status "match with an override" $? 0
-json "the override entry wins over a newer main entry" '
+check_json "the override entry wins over a newer main entry" '
 assert d["chosen"]["source"] == "override", d["chosen"]
 assert d["chosen"]["fileName"] == "second.ota", d["chosen"]
 m = [c for c in d["candidates"] if c["source"] == "main"]
@@ -246,7 +232,7 @@ then
 else
 	not_ok "both the .. and the symbolic link escape are refused"
 fi
-json "the main index decides when no override entry is left" '
+check_json "the main index decides when no override entry is left" '
 assert d["chosen"]["source"] == "main", d["chosen"]
 '
 
@@ -255,7 +241,7 @@ if [ -r "$fixtures/index.json" ]; then
 	run index match "$fixtures/index.json" --manufacturer-code 0x100b \
 	    --image-type 0x0114 --file-version 0x01001300
 	check_status "match against the real index" $? 0
-	json "the Hue chain offers the next step only" '
+	check_json "the Hue chain offers the next step only" '
 assert d["chosen"]["fileName"] == \
     "100B-0114-01001304-ConfLightBLE-Lamps-EFR32MG21.zigbee", d["chosen"]
 assert len(d["candidates"]) == 5, d["candidates"]
@@ -264,7 +250,7 @@ assert len(d["candidates"]) == 5, d["candidates"]
 	    --manufacturer-code 0x100b --image-type 0x0114 \
 	    --file-version 0x01002a00
 	check_status "downgrade against the real downgrade index" $? 0
-	json "the previous Hue image is offered" '
+	check_json "the previous Hue image is offered" '
 assert d["chosen"]["fileVersion"] == 0x01002800, d["chosen"]
 '
 else
