@@ -13,8 +13,6 @@ services="zotad-radio zotad-fetch zotad-mqtt"
 : "${BUILD:=build}"
 # Run from the repository root, alone or by make check.
 PATH="$PWD/$BUILD/bin:$PATH"
-n=0
-failed=0
 tmp=$(mktemp -d)
 fetch_pid=
 radio_pid=
@@ -27,23 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-	: >"$tmp/err"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-}
+. "$(dirname "$0")/tap.sh"
+# What the command a test ran said; emptied by each success.
+tap_why="$tmp/err"
+tap_fresh=1
 
 have() {
 	command -v "$1" >/dev/null 2>&1
@@ -477,5 +462,4 @@ else
 	skip "systemd-socket-activate or python3 not installed"
 fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end
