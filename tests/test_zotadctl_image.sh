@@ -7,18 +7,7 @@
 
 fixtures=${ZOTAD_FIXTURES:-../shared/fixtures/zigbee-ota}
 images="$fixtures/images"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/tap.sh"
-# What a failed command said on stderr.
-tap_why="$tmp/err"
-tap_label="stderr: "
-# What zotadctl printed.
-tap_json="$tmp/out"
-
-run() {
-	zotadctl "$@" >"$tmp/out" 2>"$tmp/err"
-}
+. "$(dirname "$0")/zotadctl.sh"
 
 # Usage errors.
 run image; check_status "image without subcommand is a usage error" $? 2

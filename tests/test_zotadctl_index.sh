@@ -8,18 +8,7 @@
 
 fixtures=${ZOTAD_FIXTURES:-../shared/fixtures/zigbee-ota}
 data=tests/data/index
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/tap.sh"
-# What a failed command said on stderr.
-tap_why="$tmp/err"
-tap_label="stderr: "
-# What zotadctl printed.
-tap_json="$tmp/out"
-
-run() {
-	zotadctl "$@" >"$tmp/out" 2>"$tmp/err"
-}
+. "$(dirname "$0")/zotadctl.sh"
 
 make_image() {
 	zotadctl image make --manufacturer-code 0x1234 --image-type 0x42 \
