@@ -108,12 +108,13 @@ struct otas_sess {
 	struct event		*delay_ev;
 	otas_done_cb		*cb;
 	void			*arg;
-	int			 carried;	/* restored at start */
 };
 
 /*
- * How an update a restart carried over ended, kept until a caller
- * attaches to hear it or a new session for the device starts.
+ * How an update ended that nobody followed any more (its caller went
+ * away, or a restart carried it over), kept until a caller attaches to
+ * hear it or a new session for the device starts: so it is always the
+ * device's latest update.
  */
 struct otas_outcome {
 	TAILQ_ENTRY(otas_outcome) entry;
@@ -386,7 +387,7 @@ otas_outcome_drop(struct otas *srv, uint64_t ieee)
 	free(o);
 }
 
-/* A carried-over update ended with nobody to tell: keep the outcome. */
+/* An update ended with nobody to tell: keep the outcome. */
 static void
 otas_outcome_keep(struct otas *srv, uint64_t ieee, const char *error,
     const char *msg, const cJSON *result)
@@ -435,7 +436,7 @@ otas_end(struct otas_sess *s, const char *error, const char *msg,
 	}
 	if (s->cb != NULL)
 		s->cb(s->ieee, error, msg, result, s->arg);
-	else if (s->carried && s->kind != OTAS_CHECK)
+	else if (s->kind == OTAS_UPDATE || s->kind == OTAS_RESUMED)
 		otas_outcome_keep(srv, s->ieee, error, msg, result);
 	otas_free_sess(s, 1);
 	otas_save(srv);
@@ -1812,7 +1813,7 @@ otas_attach(struct otas *srv, uint64_t ieee, otas_done_cb *cb, void *arg,
 	}
 	*error = IPC_RADIO_ERR_NOT_IN_PROGRESS;
 	snprintf(msg, msglen, "no update of 0x%016" PRIx64 " is in progress "
-	    "or was carried over", ieee);
+	    "or ended unheard", ieee);
 	return (-1);
 }
 
@@ -2009,7 +2010,6 @@ otas_restore_one(struct otas *srv, const cJSON *e)
 		otas_free_sess(s, 0);
 		return (0);
 	}
-	s->carried = 1;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	return (1);
 }

@@ -95,8 +95,8 @@ int	otas_abort(struct otas *s, uint64_t ieee);
 /*
  * Follow the update of IEEE whose caller went away, or that a restart
  * carried over: CB runs once at its end, as for otas_update. Returns 0
- * when attached, 1 when the carried-over update had already ended (CB
- * has run), or -1 with *ERROR and MSG set: nothing to follow, or
+ * when attached, 1 when that update had already ended (CB has run with
+ * its outcome), or -1 with *ERROR and MSG set: nothing to follow, or
  * another caller follows it.
  */
 int	otas_attach(struct otas *s, uint64_t ieee, otas_done_cb *cb,

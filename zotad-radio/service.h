@@ -26,8 +26,8 @@
  *	Subscribe {} with more			a stream of {event}
  *
  * Attach follows an update whose caller went away or that a restart
- * carried over, and answers as Update would at its end (at once if the
- * carried-over update has ended since); NotInProgress when there is
+ * carried over, and answers as Update would at its end (at once if it
+ * has ended since with nobody to tell); NotInProgress when there is
  * none. Schedule keeps its url, or the image in the state dir, and
  * answers with that url or the image's path. PermitJoin with ieee (a
  * router, or the coordinator's own address) or coordinator opens
