@@ -35,6 +35,8 @@ struct sim_device;
 #define SIM_MAX_DEVICES		128	/* room for a 100-device load test */
 #define SIM_MAX_GROUPS		16
 #define SIM_STR_MAX		33	/* ZCL strings we keep, plus a NUL */
+#define SIM_FRAME_MAX		2048	/* ZCL bytes a device may send */
+#define SIM_MAX_STORED		8	/* large messages kept for the host */
 
 /* ---- sim_util.c: bounded readers and writers, timers, randomness ---- */
 
@@ -89,6 +91,9 @@ uint64_t sim_now_ms(struct sim *);
 /* IEEE helpers: wire order is LSB first, text is "0x" + 16 hex digits. */
 int	 ieee_parse(const char *, uint8_t ieee[8]);
 void	 ieee_format(const uint8_t ieee[8], char out[19]);
+
+/* Hex digits (an even number, at most 2 * MAX) into bytes; 0 or -1. */
+int	 hex_parse(const char *, uint8_t *out, size_t max, size_t *len);
 
 /* ---- sim_event.c: the JSON lines event log ---- */
 
@@ -164,6 +169,8 @@ int	 link_open_tcp(struct sim *, const char *hostport);
 void	 link_close(struct sim *);
 /* Queue a frame to the host, paced at the configured baud rate. */
 void	 link_send(struct sim *, const struct mt_frame *);
+/* Queue bytes as they are (malformed frames); -1 without a host. */
+int	 link_send_raw(struct sim *, const uint8_t *, size_t);
 void	 link_send_areq(struct sim *, uint8_t subsys, uint8_t cmd,
 	    const struct sim_wr *);
 /* Drop the connection as if the adapter were unplugged; replug later. */
@@ -187,12 +194,18 @@ struct sim_ep {
 void	 znp_frame(struct sim *, const struct mt_frame *);
 /* The adapter powered up (start) or was reset: clear RAM state. */
 void	 znp_power_up(struct sim *, uint8_t reason, int send_ind);
+/* Forget the messages kept for the host (at a reset, or the end). */
+void	 znp_stored_clear(struct sim *);
 /* The coordinator endpoint with OTA (0x0019) as input, or NULL. */
 const struct sim_ep *znp_ota_server_ep(struct sim *);
 int	 ep_has_in(const struct sim_ep *, uint16_t cluster);
 int	 ep_has_out(const struct sim_ep *, uint16_t cluster);
 int	 ep_write_simple_desc(struct sim_wr *, const struct sim_ep *);
-/* Send an AF_INCOMING_MSG from a device to the coordinator. */
+/*
+ * Send a frame from a device to the coordinator: AF_INCOMING_MSG, or
+ * for one too large for an MT frame AF_INCOMING_MSG_EXT without its
+ * data, which the host fetches with AF_DATA_RETRIEVE.
+ */
 void	 znp_incoming(struct sim *, struct sim_device *, uint8_t src_ep,
 	    uint8_t dst_ep, uint16_t cluster, const uint8_t *, size_t);
 
@@ -354,6 +367,9 @@ void	 dev_af_broadcast(struct sim_device *, uint8_t dst_ep, uint8_t src_ep,
 /* Send a ZCL frame from the device after its reply latency. */
 void	 dev_send_zcl(struct sim_device *, uint8_t src_ep, uint8_t dst_ep,
 	    uint16_t cluster, const struct sim_wr *, uint32_t delay_ms);
+/* Send LEN bytes of ZCL on CLUSTER now, as given (control socket). */
+int	 dev_send_frame(struct sim_device *, uint16_t cluster,
+	    const uint8_t *, size_t);
 uint8_t	 dev_next_tsn(struct sim_device *);
 /* The device's node descriptor (13 bytes). */
 void	 dev_node_desc(const struct sim_device *, struct sim_wr *);
@@ -408,6 +424,13 @@ struct sim_adapter {
 struct sim_timer;
 TAILQ_HEAD(sim_timerq, sim_timer);
 
+/* A message too large for an MT frame, kept until the host frees it. */
+struct sim_stored {
+	uint32_t	 stamp;
+	size_t		 len;
+	uint8_t		*data;		/* NULL: the slot is free */
+};
+
 struct sim {
 	struct event_base *base;
 	struct sim_timerq timers;
@@ -441,6 +464,7 @@ struct sim {
 	uint8_t		 permit_join;
 	uint8_t		 zdo_seq;
 	uint32_t	 rx_stamp;
+	struct sim_stored stored[SIM_MAX_STORED];
 	struct sim_rng	 rng;
 
 	/* Devices. */

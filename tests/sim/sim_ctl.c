@@ -13,6 +13,12 @@
  *	unplug, replug		the adapter disappears, then comes back
  *	reset [REASON]		the adapter resets and says so
  *	show DEVICE		the device's OTA state and versions
+ *	send DEVICE CLUSTER HEX	the device sends this ZCL frame now
+ *	inject raw HEX		these bytes to the host, as they are
+ *	inject KIND TYPE SUBSYS CMD [HEX]
+ *				an MT frame to the host: well made (KIND
+ *				frame), with a wrong FCS (bad-fcs), or with
+ *				LEN instead of its length (bad-len LEN ...)
  *
  * DEVICE is a device name or its IEEE address.
  */
@@ -25,6 +31,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -35,6 +42,7 @@
 #include "sim.h"
 
 #define CTL_LINE_MAX	65536
+#define CTL_RAW_MAX	1024	/* bytes of one raw injection */
 
 static void
 ctl_reply(struct bufferevent *bev, const char *fmt, ...)
@@ -135,6 +143,141 @@ ctl_reset(struct sim *sim, struct bufferevent *bev, const char *arg)
 	ctl_reply(bev, "ok");
 }
 
+/* A number from 0 to MAX, decimal or 0x hex; -1 when it is not one. */
+static long
+ctl_number(const char *s, long max)
+{
+	char	*end;
+	long	 v;
+
+	if (s == NULL || *s == '\0' || *s == '-')
+		return (-1);
+	v = strtol(s, &end, 0);
+	if (*end != '\0' || v > max)
+		return (-1);
+	return (v);
+}
+
+/* A frame type by name (POLL, SREQ, AREQ, SRSP) or number. */
+static int
+ctl_type(const char *s)
+{
+	uint8_t	 t;
+
+	for (t = 0; t < 4; t++)
+		if (s != NULL && strcasecmp(s, mt_type_name(t)) == 0)
+			return (t);
+	return ((int)ctl_number(s, 7));
+}
+
+/* A subsystem by name (SYS, AF, ZDO, ...) or number. */
+static int
+ctl_subsys(const char *s)
+{
+	uint8_t	 i;
+
+	for (i = 0; i < 32; i++)
+		if (s != NULL && strcasecmp(s, mt_subsys_name(i)) == 0)
+			return (i);
+	return ((int)ctl_number(s, 31));
+}
+
+static void
+ctl_send(struct sim *sim, struct bufferevent *bev, char *arg)
+{
+	struct sim_device	*d;
+	uint8_t			 zcl[SIM_FRAME_MAX];
+	char			*save = NULL, *name, *hex;
+	long			 cluster;
+	size_t			 len;
+
+	name = strtok_r(arg, " ", &save);
+	cluster = ctl_number(strtok_r(NULL, " ", &save), 0xFFFF);
+	hex = strtok_r(NULL, " ", &save);
+	if (name == NULL || cluster == -1 || hex == NULL ||
+	    hex_parse(hex, zcl, sizeof(zcl), &len) == -1 || len == 0) {
+		ctl_reply(bev, "error: send: expected DEVICE CLUSTER HEX, with "
+		    "1 to %d bytes", SIM_FRAME_MAX);
+		return;
+	}
+	if ((d = ctl_device(sim, bev, name)) == NULL)
+		return;
+	if (dev_send_frame(d, (uint16_t)cluster, zcl, len) == -1)
+		ctl_reply(bev, "error: %s is not joined", d->name);
+	else
+		ctl_reply(bev, "ok");
+}
+
+/*
+ * inject KIND TYPE SUBSYS CMD [HEX]: SOF, LEN, CMD0, CMD1, the payload
+ * and the FCS, with one thing wrong as KIND says.
+ */
+static int
+ctl_inject_frame(const char *kind, char *args, uint8_t *out, size_t *outlen)
+{
+	uint8_t		 data[MT_MAX_PAYLOAD];
+	char		*save = NULL, *hex;
+	long		 lenbyte = -1;
+	int		 type, subsys;
+	long		 cmd;
+	size_t		 len = 0;
+
+	if (strcmp(kind, "bad-len") == 0 &&
+	    (lenbyte = ctl_number(strtok_r(args, " ", &save), 0xFF)) == -1)
+		return (-1);
+	type = ctl_type(strtok_r(lenbyte == -1 ? args : NULL, " ", &save));
+	subsys = ctl_subsys(strtok_r(NULL, " ", &save));
+	cmd = ctl_number(strtok_r(NULL, " ", &save), 0xFF);
+	if (type == -1 || subsys == -1 || cmd == -1 ||
+	    ((hex = strtok_r(NULL, " ", &save)) != NULL &&
+	    hex_parse(hex, data, sizeof(data), &len) == -1))
+		return (-1);
+	out[0] = MT_SOF;
+	out[1] = (uint8_t)(lenbyte == -1 ? (long)len : lenbyte);
+	out[2] = mt_cmd0((uint8_t)type, (uint8_t)subsys);
+	out[3] = (uint8_t)cmd;
+	memcpy(out + 4, data, len);
+	out[4 + len] = mt_fcs(out + 1, 3 + len);
+	if (strcmp(kind, "bad-fcs") == 0)
+		out[4 + len] ^= 0xFF;
+	*outlen = len + MT_OVERHEAD;
+	return (0);
+}
+
+static void
+ctl_inject(struct sim *sim, struct bufferevent *bev, char *arg)
+{
+	uint8_t		 buf[CTL_RAW_MAX];
+	char		*kind, *rest;
+	size_t		 len;
+	int		 rv;
+
+	kind = arg;
+	if ((rest = strchr(arg, ' ')) != NULL)
+		*rest++ = '\0';
+	if (strcmp(kind, "raw") == 0)
+		rv = rest != NULL && hex_parse(rest, buf, sizeof(buf), &len) ==
+		    0 && len > 0 ? 0 : -1;
+	else if (strcmp(kind, "frame") == 0 || strcmp(kind, "bad-fcs") == 0 ||
+	    strcmp(kind, "bad-len") == 0)
+		rv = rest != NULL ? ctl_inject_frame(kind, rest, buf, &len) :
+		    -1;
+	else {
+		ctl_reply(bev, "error: inject: unknown kind \"%s\" (raw, "
+		    "frame, bad-fcs, bad-len)", kind);
+		return;
+	}
+	if (rv == -1)
+		ctl_reply(bev, "error: inject %s: expected %s", kind,
+		    strcmp(kind, "raw") == 0 ? "HEX" :
+		    strcmp(kind, "bad-len") == 0 ? "LEN TYPE SUBSYS CMD [HEX]" :
+		    "TYPE SUBSYS CMD [HEX]");
+	else if (link_send_raw(sim, buf, len) == -1)
+		ctl_reply(bev, "error: inject: no host is connected");
+	else
+		ctl_reply(bev, "ok");
+}
+
 static void
 ctl_command(struct sim *sim, struct bufferevent *bev, char *line)
 {
@@ -174,6 +317,10 @@ ctl_command(struct sim *sim, struct bufferevent *bev, char *line)
 		ctl_reset(sim, bev, arg);
 	else if (strcmp(line, "show") == 0)
 		ctl_show(sim, bev, arg);
+	else if (strcmp(line, "send") == 0)
+		ctl_send(sim, bev, arg);
+	else if (strcmp(line, "inject") == 0)
+		ctl_inject(sim, bev, arg);
 	else
 		ctl_reply(bev, "error: unknown command \"%s\"", line);
 }

@@ -473,6 +473,46 @@ dev_send_zcl(struct sim_device *d, uint8_t src_ep, uint8_t dst_ep,
 	    dev_rx_fire, rx);
 }
 
+/* The device's first endpoint with CLUSTER on either side. */
+static uint8_t
+dev_ep_for(const struct sim_device *d, uint16_t cluster)
+{
+	int	 i;
+
+	for (i = 0; i < d->neps; i++)
+		if (ep_has_in(&d->eps[i], cluster) ||
+		    ep_has_out(&d->eps[i], cluster))
+			return (d->eps[i].id);
+	return (d->eps[0].id);
+}
+
+/* The coordinator's endpoint serving CLUSTER, else endpoint 1. */
+static uint8_t
+dev_coord_ep_for(const struct sim *sim, uint16_t cluster)
+{
+	int	 i;
+
+	for (i = 0; i < sim->neps; i++)
+		if (ep_has_in(&sim->eps[i], cluster))
+			return (sim->eps[i].id);
+	return (1);
+}
+
+int
+dev_send_frame(struct sim_device *d, uint16_t cluster, const uint8_t *data,
+    size_t len)
+{
+	uint8_t	 src_ep, dst_ep;
+
+	if (!d->joined)
+		return (-1);
+	src_ep = dev_ep_for(d, cluster);
+	dst_ep = dev_coord_ep_for(d->sim, cluster);
+	dev_zcl_event(d, "from_dev", cluster, data, len);
+	znp_incoming(d->sim, d, src_ep, dst_ep, cluster, data, len);
+	return (0);
+}
+
 static uint32_t
 dev_latency(struct sim_device *d)
 {

@@ -367,6 +367,29 @@ link_send(struct sim *sim, const struct mt_frame *f)
 		log_warnx("%s: bufferevent_write failed", __func__);
 }
 
+int
+link_send_raw(struct sim *sim, const uint8_t *buf, size_t len)
+{
+	cJSON	*o;
+	char	*hex;
+
+	if (sim->bev == NULL)
+		return (-1);
+	if (sim->events != NULL) {
+		if ((hex = malloc(2 * len + 1)) == NULL)
+			fatal("%s", __func__);
+		util_hex(buf, len, hex);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "dir", "out");
+		cJSON_AddStringToObject(o, "data", hex);
+		sim_event(sim, "raw", o);
+		free(hex);
+	}
+	if (bufferevent_write(sim->bev, buf, len) == -1)
+		log_warnx("%s: bufferevent_write failed", __func__);
+	return (0);
+}
+
 void
 link_send_areq(struct sim *sim, uint8_t subsys, uint8_t cmd,
     const struct sim_wr *w)

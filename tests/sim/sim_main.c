@@ -79,6 +79,7 @@ sim_cleanup(struct sim *sim)
 	sim_timers_free(sim);
 	for (i = 0; i < sim->ndevs; i++)
 		dev_free(sim->devs[i]);
+	znp_stored_clear(sim);
 	nv_free(&sim->nv);
 	if (sim->rate != NULL)
 		ev_token_bucket_cfg_free(sim->rate);

@@ -264,3 +264,33 @@ ieee_format(const uint8_t ieee[8], char out[19])
 	}
 	out[18] = '\0';
 }
+
+static int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	return (-1);
+}
+
+int
+hex_parse(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+	size_t	 i, n = strlen(s);
+	int	 hi, lo;
+
+	if (n % 2 != 0 || n / 2 > max)
+		return (-1);
+	for (i = 0; i < n / 2; i++) {
+		hi = hex_digit((unsigned char)s[2 * i]);
+		lo = hex_digit((unsigned char)s[2 * i + 1]);
+		if (hi == -1 || lo == -1)
+			return (-1);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return (0);
+}

@@ -18,6 +18,9 @@
 #define ZNP_MAINT		1
 #define ZNP_NV_CHUNK		240	/* data bytes per NV read reply */
 #define ZNP_ASSOC_LEN		28	/* packed struct, like the NIB */
+#define ZNP_INCOMING_HDR	17	/* AF_INCOMING_MSG before its data */
+#define ZNP_INCOMING_TRAILER	3	/* and the MAC source and radius */
+#define ZNP_RETRIEVE_MAX	(MT_MAX_PAYLOAD - 2)	/* status, len */
 #define ZNP_STATE_HOLD		0
 #define ZNP_STATE_STARTING	8
 #define ZNP_STATE_COORD		9
@@ -116,6 +119,7 @@ znp_power_up(struct sim *sim, uint8_t reason, int send_ind)
 {
 	/* RAM state is lost; NV survives. */
 	nv_reset_apply(sim);
+	znp_stored_clear(sim);
 	sim->neps = 0;
 	sim->ngroups = 0;
 	sim->zdo_cb_registered = 0;
@@ -685,6 +689,83 @@ af_data_request(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
 	return (0);
 }
 
+static struct sim_stored *
+znp_stored_find(struct sim *sim, uint32_t stamp)
+{
+	int	 i;
+
+	for (i = 0; i < SIM_MAX_STORED; i++)
+		if (sim->stored[i].data != NULL &&
+		    sim->stored[i].stamp == stamp)
+			return (&sim->stored[i]);
+	return (NULL);
+}
+
+static void
+znp_stored_free(struct sim_stored *st)
+{
+	free(st->data);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+znp_stored_clear(struct sim *sim)
+{
+	int	 i;
+
+	for (i = 0; i < SIM_MAX_STORED; i++)
+		znp_stored_free(&sim->stored[i]);
+}
+
+static void
+znp_retrieve_event(struct sim *sim, uint32_t stamp, uint16_t index,
+    size_t len, uint8_t status)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "stamp", stamp);
+	cJSON_AddNumberToObject(o, "index", index);
+	cJSON_AddNumberToObject(o, "len", (double)len);
+	cJSON_AddNumberToObject(o, "status", status);
+	sim_event(sim, "retrieve", o);
+}
+
+/*
+ * AF_DATA_RETRIEVE: LEN bytes from INDEX of the message kept under
+ * STAMP, or with LEN 0 its release.
+ */
+static int
+af_data_retrieve(struct sim *sim, struct sim_rd *r, struct sim_wr *w)
+{
+	struct sim_stored	*st;
+	uint32_t		 stamp = rd_u32(r);
+	uint16_t		 index = rd_u16(r);
+	uint8_t			 len = rd_u8(r), status = ST_SUCCESS;
+	size_t			 n = 0;
+
+	if (r->err)
+		return (-1);
+	if ((st = znp_stored_find(sim, stamp)) == NULL)
+		status = ST_FAILURE;
+	else if (index > st->len)
+		status = ST_INVALID_PARAMETER;
+	else if (len == 0)
+		znp_stored_free(st);
+	else {
+		n = st->len - index;
+		if (n > len)
+			n = len;
+		if (n > ZNP_RETRIEVE_MAX)
+			n = ZNP_RETRIEVE_MAX;
+	}
+	wr_u8(w, status);
+	wr_u8(w, (uint8_t)n);
+	if (n > 0)
+		wr_bytes(w, st->data + index, n);
+	znp_retrieve_event(sim, stamp, index, n, status);
+	return (0);
+}
+
 /* Broadcasts and groups: every joined device may hear it. */
 static uint8_t
 af_broadcast(struct sim *sim, uint8_t dst_ep, uint8_t src_ep,
@@ -871,6 +952,7 @@ static const struct znp_cmd znp_cmds[] = {
 	{ MT_SUBSYS_AF, 0x01, af_data_request },
 	{ MT_SUBSYS_AF, 0x02, af_data_request_ext },
 	{ MT_SUBSYS_AF, 0x03, af_data_request_srcrtg },
+	{ MT_SUBSYS_AF, 0x12, af_data_retrieve },
 	{ MT_SUBSYS_APP_CNF, 0x05, bdb_start_commissioning },
 	{ MT_SUBSYS_APP_CNF, 0x08, util_ok },
 	{ MT_SUBSYS_APP_CNF, 0x09, util_ok },
@@ -996,6 +1078,65 @@ znp_has_ep(struct sim *sim, uint8_t id)
 	return (0);
 }
 
+/* Keep a copy under a new stamp, in place of the oldest when full. */
+static uint32_t
+znp_store(struct sim *sim, struct sim_device *d, const uint8_t *data,
+    size_t len)
+{
+	struct sim_stored	*st = &sim->stored[0];
+	cJSON			*o;
+	int			 i;
+
+	for (i = 1; i < SIM_MAX_STORED && st->data != NULL; i++)
+		if (sim->stored[i].data == NULL ||
+		    sim->stored[i].stamp < st->stamp)
+			st = &sim->stored[i];
+	znp_stored_free(st);
+	if ((st->data = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(st->data, data, len);
+	st->len = len;
+	st->stamp = ++sim->rx_stamp;
+	o = sim_event_dev(d);
+	cJSON_AddNumberToObject(o, "stamp", st->stamp);
+	cJSON_AddNumberToObject(o, "len", (double)len);
+	sim_event(sim, "stored", o);
+	return (st->stamp);
+}
+
+/*
+ * AF_INCOMING_MSG_EXT for a message that does not fit in an MT frame:
+ * the header, no data, and the trailer; the host fetches the data.
+ */
+static void
+znp_incoming_ext(struct sim *sim, struct sim_device *d, uint8_t src_ep,
+    uint8_t dst_ep, uint16_t cluster, const uint8_t *data, size_t len)
+{
+	struct sim_wr	 w;
+	uint8_t		 addr[8];
+
+	memset(addr, 0, sizeof(addr));
+	addr[0] = (uint8_t)d->nwk;
+	addr[1] = (uint8_t)(d->nwk >> 8);
+	wr_init(&w);
+	wr_u16(&w, 0);			/* group */
+	wr_u16(&w, cluster);
+	wr_u8(&w, 2);			/* source address mode: NWK */
+	wr_bytes(&w, addr, sizeof(addr));
+	wr_u8(&w, src_ep);
+	wr_u16(&w, sim->adapter.pan_id);
+	wr_u8(&w, dst_ep);
+	wr_u8(&w, 0);			/* not broadcast */
+	wr_u8(&w, (uint8_t)rng_range(&d->rng, 90, 200));	/* LQI */
+	wr_u8(&w, 0);			/* security use */
+	wr_u32(&w, znp_store(sim, d, data, len));
+	wr_u8(&w, 0);			/* transSeq */
+	wr_u16(&w, (uint16_t)len);
+	wr_u16(&w, d->nwk);		/* MAC source */
+	wr_u8(&w, 0x1E);		/* radius */
+	link_send_areq(sim, MT_SUBSYS_AF, 0x82, &w);
+}
+
 void
 znp_incoming(struct sim *sim, struct sim_device *d, uint8_t src_ep,
     uint8_t dst_ep, uint16_t cluster, const uint8_t *data, size_t len)
@@ -1009,6 +1150,10 @@ znp_incoming(struct sim *sim, struct sim_device *d, uint8_t src_ep,
 		cJSON_AddNumberToObject(o, "dst_ep", dst_ep);
 		cJSON_AddNumberToObject(o, "cluster", cluster);
 		sim_event(sim, "dropped_at_coordinator", o);
+		return;
+	}
+	if (ZNP_INCOMING_HDR + len + ZNP_INCOMING_TRAILER > MT_MAX_PAYLOAD) {
+		znp_incoming_ext(sim, d, src_ep, dst_ep, cluster, data, len);
 		return;
 	}
 	wr_init(&w);
