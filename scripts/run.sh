@@ -21,37 +21,24 @@
 bin="$PWD/$BUILD/bin"
 # Debian puts mosquitto in /usr/sbin, off a normal user's PATH.
 PATH="$PATH:/usr/sbin"
+me=run
 demo=0
 conf=""
 tmp=""
 pids=""
+. "$(dirname "$0")/lib.sh"
 
 case "$1" in
 --demo)	demo=1; shift ;;
 esac
 [ $# -gt 0 ] && [ -n "$1" ] && conf=$1
 
-say() {
-	printf '%s\n' "run: $*" >&2
-}
-
-die() {
-	say "$*"
-	exit 1
-}
-
 # Stop every process we started, newest first, then remove the default's
 # directory.
 stop_all() {
 	trap - INT TERM EXIT
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	stop_pids
 	[ -n "$tmp" ] && rm -rf "$tmp"
-	pids=""
 }
 
 interrupted() {
@@ -81,34 +68,7 @@ start() {
 wait_for() {
 	what=$1
 	shift
-	i=0
-	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 150 ] && die "$what did not come up"
-		sleep 0.1
-	done
-}
-
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# sim_ctl COMMAND: one line to the simulator's control socket.
-sim_ctl() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-r = s.makefile().readline().strip()
-sys.exit(0 if r == "ok" else r)' "$tmp/sim.ctl" "$1"
-}
-
-port_open() {
-	python3 -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
+	until_ok 15 "$@" || die "$what did not come up"
 }
 
 # conf_value SECTION KEY: a plain "  key: value" of the configuration.
@@ -117,9 +77,7 @@ conf_value() {
 	    head -n 1 | tr -d "'\""
 }
 
-for p in zotad-radio zotad-fetch zotad-mqtt zotadctl zotad-sim; do
-	[ -x "$bin/$p" ] || die "$bin/$p is missing: run make first"
-done
+built zotad-radio zotad-fetch zotad-mqtt zotadctl zotad-sim
 
 # The embedded default: everything in one temporary directory.
 make_default() {
@@ -130,17 +88,10 @@ make_default() {
 	    "$tmp/logs"
 	logdir="$tmp/logs"
 	port=$(free_port) || die "no free port"
-	user=""
-	if [ "$(id -u)" = 0 ]; then
-		# The daemons drop to this user; it must own their dirs.
-		user=nobody
-		chown "$user" "$tmp/state" "$tmp/cache" "$tmp/run"
-	fi
-	cat >"$tmp/mosquitto.conf" <<EOF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence false
-EOF
+	# As root the daemons drop to nobody, who must own their dirs.
+	users=$(zotad_users "$tmp/state" "$tmp/cache" "$tmp/run") ||
+		die "cannot give the daemons their dirs"
+	mosquitto_conf "$tmp/mosquitto.conf" "$port"
 	ctl="$bin/zotadctl"
 	"$ctl" image make --manufacturer-code 0x1234 --image-type 0x0101 \
 	    --file-version 0x02000000 --size 16384 \
@@ -156,38 +107,7 @@ EOF
 		die "cannot make the demo images"
 	cp config/demo/scenario.json "$tmp/scenario.json"
 	conf="$data/configuration.yaml"
-	cat >"$conf" <<EOF
-# Made by make run: zotad against zotad-sim and a private broker.
-mqtt:
-  base_topic: zigbee2mqtt
-  server: mqtt://127.0.0.1:$port
-serial:
-  port: $tmp/tty
-ota:
-  zigbee_ota_override_index_location: override.json
-  image_block_response_delay: 50
-  default_maximum_data_size: 64
-devices:
-  '0x00124b00beef0001':
-    friendly_name: bulb-old
-  '0x00124b00beef0002':
-    friendly_name: bulb-current
-  '0x00124b00beef0003':
-    friendly_name: remote
-homeassistant:
-  enabled: true
-zotad:
-  state_dir: $tmp/state
-  cache_dir: $tmp/cache
-  run_dir: $tmp/run
-  # Nothing leaves this machine: the public index is not asked.
-  index_url: http://127.0.0.1:9/index.json
-  downgrade_index_url: http://127.0.0.1:9/index1.json
-EOF
-	if [ -n "$user" ]; then
-		printf '  user_radio: %s\n  user_fetch: %s\n  user_mqtt: %s\n' \
-		    "$user" "$user" "$user" >>"$conf"
-	fi
+	demo_conf "$conf" "$tmp" "$port" "$users"
 	start mosquitto mosquitto -c "$tmp/mosquitto.conf"
 	wait_for "mosquitto on port $port" port_open "$port"
 	start zotad-sim "$bin/zotad-sim" --scenario "$tmp/scenario.json" \
@@ -219,7 +139,7 @@ start zotad-mqtt "$bin/zotad-mqtt" -d -f "$conf"
 if [ -n "$port" ]; then
 	# The simulated devices join the network now, as if just paired.
 	for d in bulb-old bulb-current remote; do
-		sim_ctl "join $d" || say "$d could not join"
+		sim_ctl "$tmp/sim.ctl" "join $d" || say "$d could not join"
 	done
 fi
 

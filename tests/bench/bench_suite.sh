@@ -20,22 +20,14 @@ bin="$PWD/$BUILD/bin"
 tmp=$(mktemp -d /tmp/zotad-bench-suite.XXXXXX)
 pids=""
 daemons="fetch radio mqtt"
+me=bench_suite
+. "$(dirname "$0")/../../scripts/lib.sh"
 
 cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	stop_pids
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-die() {
-	echo "bench_suite: $*" >&2
-	exit 1
-}
 
 spawn() {
 	name=$1
@@ -43,30 +35,6 @@ spawn() {
 	"$@" >"$tmp/$name.log" 2>&1 &
 	eval "pid_$name=\$!"
 	pids="$! $pids"
-}
-
-until_ok() {
-	t=$(($1 * 10))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		t=$((t - 1))
-		[ $t -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
-port_open() {
-	python3 -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
-}
-
-sim_ctl() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-sys.exit(0 if s.makefile().readline().strip() == "ok" else 1)' \
-	    "$tmp/sim.ctl" "$1"
 }
 
 # pss PID: KiB of proportional set size.
@@ -89,9 +57,7 @@ blocks() {
 	grep -c '"ev":"block".*"dev":"bulb-old"' "$tmp/events.jsonl"
 }
 
-for p in zotad-radio zotad-fetch zotad-mqtt zotad-sim zotadctl; do
-	[ -x "$bin/$p" ] || die "$bin/$p is not built"
-done
+built zotad-radio zotad-fetch zotad-mqtt zotad-sim zotadctl
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] ||
 	die "mosquitto is not installed (make deps)"
 PATH="$PATH:/usr/sbin"
@@ -99,47 +65,18 @@ PATH="$PATH:/usr/sbin"
 
 chmod 755 "$tmp"
 mkdir -p "$tmp/data" "$tmp/state" "$tmp/cache" "$tmp/run"
-users=""
-if [ "$(id -u)" = 0 ]; then
-	chown nobody "$tmp/state" "$tmp/cache" "$tmp/run"
-	users="  user_radio: nobody
-  user_fetch: nobody
-  user_mqtt: nobody"
-fi
-port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" \
-    >"$tmp/mosquitto.conf"
+users=$(zotad_users "$tmp/state" "$tmp/cache" "$tmp/run") ||
+	die "cannot give the daemons their dirs"
+port=$(free_port)
+mosquitto_conf "$tmp/mosquitto.conf" "$port"
 "$bin/zotadctl" image make --manufacturer-code 0x1234 --image-type 0x0101 \
     --file-version 0x02000000 --size $((BENCH_SUITE_KIB * 1024)) \
     "$tmp/data/bulb.ota" >/dev/null &&
 "$bin/zotadctl" index add --append "$tmp/data/override.json" \
     "$tmp/data/bulb.ota" >/dev/null || die "cannot make the image"
+# make run's configuration, with the bulb's image alone in the index.
 conf="$tmp/data/configuration.yaml"
-cat >"$conf" <<EOF
-mqtt:
-  server: mqtt://127.0.0.1:$port
-serial:
-  port: $tmp/tty
-ota:
-  zigbee_ota_override_index_location: override.json
-  image_block_response_delay: 50
-  default_maximum_data_size: 64
-devices:
-  '0x00124b00beef0001':
-    friendly_name: bulb-old
-homeassistant:
-  enabled: true
-zotad:
-  state_dir: $tmp/state
-  cache_dir: $tmp/cache
-  run_dir: $tmp/run
-  index_url: http://127.0.0.1:9/index.json
-  downgrade_index_url: http://127.0.0.1:9/index1.json
-$users
-EOF
+demo_conf "$conf" "$tmp" "$port" "$users"
 
 spawn mosquitto mosquitto -c "$tmp/mosquitto.conf"
 spawn sim "$bin/zotad-sim" --scenario config/demo/scenario.json \
@@ -153,7 +90,7 @@ until_ok 10 test -S "$tmp/run/radio.sock" || die "zotad-radio did not start"
 spawn mqtt "$bin/zotad-mqtt" -d -f "$conf"
 until_ok 10 grep -q 'connected to broker' "$tmp/mqtt.log" ||
 	die "zotad-mqtt did not connect"
-sim_ctl "join bulb-old" || die "the bulb did not join"
+sim_ctl "$tmp/sim.ctl" "join bulb-old" || die "the bulb did not join"
 until_ok 20 grep -q 'interviewed' "$tmp/radio.log" ||
 	die "the bulb was not interviewed"
 

@@ -27,58 +27,25 @@ fast=${BENCH_Z2M_FAST_MS:-50}
 tmp=$(mktemp -d /tmp/zotad-bench-z2m.XXXXXX)
 pids=""
 PATH="$PATH:/usr/sbin"
-
-die() {
-	echo "bench_z2m: $*" >&2
-	exit 1
-}
+me=bench_z2m
+. "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/../sim/z2m.sh"
 
 # Stop what is still running; a failed run leaves its logs for reading.
 cleanup() {
 	rc=$?
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
+	stop_pids
 	if [ "$rc" = 0 ]; then
 		rm -rf "$tmp"
 	else
-		echo "bench_z2m: logs kept in $tmp" >&2
+		say "logs kept in $tmp"
 	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-for tool in node npm mosquitto mosquitto_pub mosquitto_sub python3; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed"
-done
-for p in zotad-radio zotad-fetch zotad-mqtt zotad-sim zotadctl; do
-	[ -x "$bin/$p" ] || die "$bin/$p is not built"
-done
-case "$scratch" in
-"$PWD"/*) die "the install folder must be outside the repository" ;;
-esac
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait up to $2 seconds for file $1 to contain $3.
-wait_for() {
-	i=0
-	while ! grep -q "$3" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le $(($2 * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-
-now_ms() {
-	python3 -c 'import time; print(int(time.monotonic() * 1000))'
-}
+need node npm mosquitto mosquitto_pub mosquitto_sub python3
+built zotad-radio zotad-fetch zotad-mqtt zotad-sim zotadctl
 
 # CPU clock ticks (utime + stime) of PID; the name in field 2 may hold
 # spaces, so count fields from after it.
@@ -105,24 +72,13 @@ sum() {
 	echo "$t"
 }
 
-# ---- zigbee2mqtt, installed once, as interop.sh does ----
+z2m_install
 
-mkdir -p "$scratch/npm"
-z2m="$scratch/npm/node_modules/zigbee2mqtt"
-if ! grep -q "\"version\": \"$z2m_version\"" "$z2m/package.json" 2>/dev/null
-then
-	echo "bench_z2m: installing zigbee2mqtt $z2m_version into $scratch/npm"
-	(cd "$scratch/npm" && npm install --no-audit --no-fund \
-	    --loglevel=error "zigbee2mqtt@$z2m_version") >"$scratch/npm.log" \
-	    2>&1 || { tail -20 "$scratch/npm.log"; die "npm install failed"; }
-fi
-
-# ---- the broker, the image, the device ----
+# ---- the broker, the image ----
 
 chmod 755 "$tmp"
 mqtt_port=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' \
-    "$mqtt_port" >"$tmp/mosquitto.conf"
+mosquitto_conf "$tmp/mosquitto.conf" "$mqtt_port"
 mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
 pids="$pids $!"
 
@@ -131,107 +87,29 @@ pids="$pids $!"
     --header-string "zotad bench image" "$tmp/fw2.ota" >/dev/null ||
 	die "cannot make the image"
 
-cat >"$tmp/scenario.json" <<EOF
-{
-	"adapter": {
-		"ieee": "0x00124b00cafe0001",
-		"pan_id": "0x1a62",
-		"ext_pan_id": "21:32:43:54:65:76:87:98",
-		"channel": 11,
-		"network_key": "01030507090b0d0f00020406080a0c0d",
-		"formed": true
-	},
-	"devices": [ {
-		"name": "sim1", "ieee": "0x00124b00beef0001", "nwk": 4097,
-		"type": "router", "manufacturer_code": "0x1234",
-		"basic": {
-			"manufacturer_name": "SimLight",
-			"model_id": "SimOTA1", "power_source": 1,
-			"sw_build_id": "1.0.0", "date_code": "20250101"
-		},
-		"endpoints": [ { "id": 1, "profile": 260, "device_id": 256,
-		    "in": [0, 3, 6], "out": [25] } ],
-		"ota": {
-			"image_type": "0x0101", "file_version": "0x01000000",
-			"max_data_size": 64, "reply_latency_ms": 20,
-			"reboot_ms": 1000, "expect_image": "fw2.ota",
-			"after": { "sw_build_id": "2.0.0",
-			    "date_code": "20260101" }
-		}
-	} ]
-}
-EOF
-
-# make_data DIR SERIAL DELAY EXTRA: the configuration both read (EXTRA
-# is zotad's own section), the device as zigbee2mqtt's database holds
-# it (zotad-radio imports it), and the image.
+# make_data DIR SERIAL DELAY ZOTAD: the data dir both read, paced at
+# DELAY ms a block, with ZOTAD as zotad's own section.
 make_data() {
-	mkdir -p "$1/ota"
-	cp "$tmp/fw2.ota" "$1/ota/fw2.ota"
-	cat >"$1/configuration.yaml" <<EOF
-version: 5
-homeassistant:
-  enabled: false
-frontend:
-  enabled: false
-mqtt:
-  base_topic: zigbee2mqtt
-  server: mqtt://127.0.0.1:$mqtt_port
-serial:
-  port: $2
-  adapter: zstack
-advanced:
-  log_level: info
-  channel: 11
-  pan_id: 6754
-  ext_pan_id: [33, 50, 67, 84, 101, 118, 135, 152]
-  network_key: [1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13]
-ota:
+	z2m_data "$1" "$2" "$tmp/fw2.ota" "$mqtt_port" "ota:
   image_block_response_delay: $3
   default_maximum_data_size: 50
   disable_automatic_update_check: true
-devices:
-  '0x00124b00beef0001':
-    friendly_name: sim1
-$4
-EOF
-	cat >"$1/database.db" <<'EOF'
-{"id":1,"type":"Router","ieeeAddr":"0x00124b00beef0001","nwkAddr":4097,"manufId":4660,"manufName":"SimLight","modelId":"SimOTA1","powerSource":"Mains (single phase)","endpoints":{"1":{"profId":260,"epId":1,"devId":256,"inClusterList":[0,3,6],"outClusterList":[25],"clusters":{},"binds":[],"configuredReportings":[],"meta":{}}},"interviewCompleted":true,"interviewState":"SUCCESSFUL","meta":{"configured":1}}
-EOF
-}
-
-start_sim() {
-	"$bin/zotad-sim" --scenario "$1/scenario.json" --pty "$1/tty" \
-	    --events "$1/events.jsonl" 2>"$1/sim.log" &
-	sim_pid=$!
-	pids="$pids $sim_pid"
-	wait_for "$1/sim.log" 10 "adapter on" || die "zotad-sim did not start"
+$4"
 }
 
 # start_z2m DIR: zigbee2mqtt on the simulator; sets measured.
 start_z2m() {
-	make_data "$1/data" "$1/tty" "$2" ""
-	# Outside any git work tree, or zigbee2mqtt tries to rebuild itself.
-	(cd "$scratch" && GIT_DIR=/dev/null Z2M_ONBOARD_NO_SERVER=1 \
-	    ZIGBEE2MQTT_DATA="$1/data" exec node "$z2m/index.js") \
-	    >"$1/z2m.log" 2>&1 &
-	measured=$!
-	pids="$pids $measured"
-	wait_for "$1/z2m.log" 90 "Zigbee2MQTT started" ||
-		die "zigbee2mqtt did not start, see $1/z2m.log"
+	make_data "$1/data" "$serial" "$2" ""
+	z2m_start "$1"
+	measured=$z2m_pid
 }
 
 # start_zotad DIR DELAY: the three daemons on the simulator.
 start_zotad() {
 	mkdir -p "$1/state" "$1/cache" "$1/run"
-	users=""
-	if [ "$(id -u)" = 0 ]; then
-		chown nobody "$1/state" "$1/cache" "$1/run"
-		users="  user_radio: nobody
-  user_fetch: nobody
-  user_mqtt: nobody"
-	fi
-	make_data "$1/data" "$1/tty" "$2" "zotad:
+	users=$(zotad_users "$1/state" "$1/cache" "$1/run") ||
+		die "cannot give the daemons their dirs"
+	make_data "$1/data" "$serial" "$2" "zotad:
   state_dir: $1/state
   cache_dir: $1/cache
   run_dir: $1/run
@@ -246,15 +124,10 @@ $users"
 		measured="$measured $!"
 		pids="$pids $!"
 		case $d in
-		fetch|radio)
-			i=0
-			while [ ! -S "$1/run/$d.sock" ]; do
-				i=$((i + 1))
-				[ "$i" -le 100 ] || die "zotad-$d did not start"
-				sleep 0.1
-			done ;;
-		mqtt) wait_for "$1/mqtt.log" 10 "connected to broker" ||
-		    die "zotad-mqtt did not connect" ;;
+		fetch|radio) until_ok 10 test -S "$1/run/$d.sock" ||
+		    die "zotad-$d did not start" ;;
+		mqtt) until_ok 10 grep -q "connected to broker" \
+		    "$1/mqtt.log" || die "zotad-mqtt did not connect" ;;
 		esac
 	done
 }
@@ -271,8 +144,7 @@ run() {
 	delay=$3
 	dir="$tmp/$2-$3"
 	mkdir -p "$dir"
-	cp "$tmp/scenario.json" "$tmp/fw2.ota" "$dir/"
-	start_sim "$dir"
+	z2m_sim "$dir" "$tmp/fw2.ota"
 	"start_$2" "$dir" "$3"
 	# The measured PIDs, one word each.
 	# shellcheck disable=SC2086
