@@ -162,7 +162,8 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
 $(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
 
 # The tests that run the real programs together share one harness.
-SUITE_TESTS	= faults load hostile_mqtt hostile_zcl sandbox_daemons mqtt
+SUITE_TESTS	= faults load hostile_mqtt hostile_zcl sandbox_daemons mqtt \
+		  radio_mt_hostile
 $(SUITE_TESTS:%=$(BUILD)/tests/test_%): $(BUILD)/tests/suite.o \
     $(BUILD)/tests/httpd/testhttpd.o
 

@@ -4,11 +4,15 @@
 
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mtreq.h"
+
+/* Noise from the adapter is summed up in at most one line a second. */
+#define MTR_NOISE_LOG_MS	1000
 
 struct mtr_req {
 	TAILQ_ENTRY(mtr_req)	 entry;
@@ -52,9 +56,14 @@ struct mtr {
 	struct mtr_sub		 subs[MTR_MAX_SUBS];
 	size_t			 nsubs;
 	struct mtr_stats	 st;
+	struct event		*noise_ev;
+	uint64_t		 logged_skipped;	/* decoder counters, */
+	uint64_t		 logged_fcs;		/* as last logged */
+	uint64_t		 logged_len;
 };
 
 static void	mtr_kick(struct mtr *);
+static void	mtr_noise_cb(evutil_socket_t, short, void *);
 
 static void
 mtr_timeout_cb(evutil_socket_t fd, short ev, void *arg)
@@ -78,6 +87,55 @@ mtr_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	mtr_kick(m);
 }
 
+/* Append ", WHAT: N" to BUF when N is not zero. */
+static void
+mtr_noise_part(char *buf, size_t len, uint64_t n, const char *what)
+{
+	size_t	 used = strlen(buf);
+
+	if (n == 0 || used >= len)
+		return;
+	snprintf(buf + used, len - used, "%s%s: %llu", used > 0 ? ", " : "",
+	    what, (unsigned long long)n);
+}
+
+/*
+ * What the decoder dropped since the last line, if anything: bytes
+ * outside any frame, frames whose FCS is wrong, and SOFs followed by a
+ * length no frame can have. Then quiet for a while, so that a noisy
+ * serial line cannot flood the log.
+ */
+static void
+mtr_noise_log(struct mtr *m)
+{
+	struct timeval	 tv = { MTR_NOISE_LOG_MS / 1000,
+			    (MTR_NOISE_LOG_MS % 1000) * 1000 };
+	char		 buf[160];
+
+	buf[0] = '\0';
+	mtr_noise_part(buf, sizeof(buf), m->dec.skipped - m->logged_skipped,
+	    "stray bytes");
+	mtr_noise_part(buf, sizeof(buf), m->dec.bad_fcs - m->logged_fcs,
+	    "frames with a bad FCS");
+	mtr_noise_part(buf, sizeof(buf), m->dec.bad_len - m->logged_len,
+	    "headers claiming over 250 bytes");
+	if (buf[0] == '\0')
+		return;
+	log_warnx("adapter: dropped what is not an MT frame: %s", buf);
+	m->logged_skipped = m->dec.skipped;
+	m->logged_fcs = m->dec.bad_fcs;
+	m->logged_len = m->dec.bad_len;
+	evtimer_add(m->noise_ev, &tv);
+}
+
+static void
+mtr_noise_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	mtr_noise_log(arg);
+}
+
 struct mtr *
 mtr_new(struct event_base *base, mtr_write_fn *write, void *write_arg)
 {
@@ -91,7 +149,10 @@ mtr_new(struct event_base *base, mtr_write_fn *write, void *write_arg)
 	mt_decoder_init(&m->dec);
 	TAILQ_INIT(&m->queue);
 	TAILQ_INIT(&m->waiters);
-	if ((m->timer = evtimer_new(base, mtr_timeout_cb, m)) == NULL) {
+	if ((m->timer = evtimer_new(base, mtr_timeout_cb, m)) == NULL ||
+	    (m->noise_ev = evtimer_new(base, mtr_noise_cb, m)) == NULL) {
+		if (m->timer != NULL)
+			event_free(m->timer);
 		free(m);
 		return (NULL);
 	}
@@ -113,6 +174,7 @@ mtr_free(struct mtr *m)
 	while ((w = TAILQ_FIRST(&m->waiters)) != NULL)
 		mtr_wait_cancel(w);
 	event_free(m->timer);
+	event_free(m->noise_ev);
 	free(m);
 }
 
@@ -249,16 +311,24 @@ mtr_areq_in(struct mtr *m, const struct mt_frame *f)
 	struct mtr_waiter	*w;
 	uint64_t		 gen = m->next_seq;
 	size_t			 i, n;
+	int			 handled = 0;
 
 	m->st.areqs++;
 	/* Callbacks may add or cancel waiters: search afresh each time. */
-	while ((w = mtr_find_waiter(m, f, gen)) != NULL)
+	while ((w = mtr_find_waiter(m, f, gen)) != NULL) {
 		mtr_fire(w, f);
+		handled = 1;
+	}
 	n = m->nsubs;
 	for (i = 0; i < n; i++)
 		if (m->subs[i].subsys == f->subsys &&
-		    m->subs[i].cmd == f->cmd)
+		    m->subs[i].cmd == f->cmd) {
 			m->subs[i].cb(f, m->subs[i].arg);
+			handled = 1;
+		}
+	if (!handled)
+		log_debug("AREQ %s 0x%02x from the adapter: nothing handles "
+		    "it", mt_subsys_name(f->subsys), f->cmd);
 }
 
 static void
@@ -279,6 +349,8 @@ void
 mtr_feed(struct mtr *m, const uint8_t *buf, size_t len)
 {
 	mt_decoder_feed(&m->dec, buf, len, mtr_frame_cb, m);
+	if (!evtimer_pending(m->noise_ev, NULL))
+		mtr_noise_log(m);
 }
 
 void

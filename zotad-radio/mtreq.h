@@ -50,7 +50,10 @@ struct mtr *mtr_new(struct event_base *base, mtr_write_fn *write,
 	    void *write_arg);
 void	mtr_free(struct mtr *m);
 
-/* Bytes from the adapter, in pieces of any size. */
+/*
+ * Bytes from the adapter, in pieces of any size. Whatever is not a
+ * frame is dropped and summed up in a warning, at most once a second.
+ */
 void	mtr_feed(struct mtr *m, const uint8_t *buf, size_t len);
 
 /*

@@ -2,6 +2,7 @@
  * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
  */
 
+#include <sys/queue.h>
 #include <sys/random.h>
 
 #include <stdlib.h>
@@ -26,6 +27,11 @@
 #define ZS_RADIUS		30
 #define ZS_SEND_TRIES		3	/* more sends through congestion */
 #define ZS_SEND_RETRY_MS	200
+#define ZS_EXT_TRAILER		3	/* MAC source, radius: after the data */
+#define ZS_RETRIEVE_CHUNK	240	/* bytes per AF_DATA_RETRIEVE */
+#define ZS_INCOMING_MAX		1024	/* far above any frame we read */
+#define ZS_STORED_MAX		4	/* large messages fetched at once */
+#define ZS_ADDR_NWK		2	/* a source named by its NWK address */
 
 /* AF_DATA_CONFIRM statuses of a congested network. */
 #define ZS_BUFFER_FULL			0x11
@@ -54,6 +60,8 @@
 #define AF_DATA_REQUEST		0x01
 #define AF_DATA_CONFIRM		0x80
 #define AF_INCOMING_MSG		0x81
+#define AF_INCOMING_MSG_EXT	0x82
+#define AF_DATA_RETRIEVE	0x12
 #define BDB_START_COMMISSION	0x05
 #define BDB_SET_CHANNEL		0x08
 
@@ -135,6 +143,8 @@ struct zstack {
 	size_t			 nnv;
 	uint8_t			 trans_id;
 	size_t			 max_payload;
+	TAILQ_HEAD(, zs_stored)	 stored;	/* large messages, fetching */
+	size_t			 nstored;
 };
 
 static void	zs_run(struct zstack *);
@@ -715,6 +725,193 @@ zs_incoming_cb(const struct mt_frame *f, void *arg)
 		zs->a.cbs.zcl(&m, zs->a.arg);
 }
 
+/*
+ * AF_INCOMING_MSG_EXT is Z-Stack's form for a message from a 64-bit
+ * source (inter-PAN) and for one too large for an MT frame (reassembled
+ * from APS fragments). The large one comes without its data, which
+ * waits in the adapter under the message's timestamp: we fetch it with
+ * AF_DATA_RETRIEVE, then free the adapter's copy with a zero length.
+ */
+
+struct zs_stored {
+	TAILQ_ENTRY(zs_stored)	 entry;
+	struct zstack		*zs;
+	struct adapter_msg	 m;		/* DATA is BUF */
+	uint32_t		 stamp;
+	uint8_t			*buf;
+	size_t			 have;
+	uint8_t			 asked;
+};
+
+static void	zs_stored_next(struct zs_stored *);
+
+/* Let the adapter free its copy. */
+static void
+zs_stored_release(struct zstack *zs, uint32_t stamp)
+{
+	uint8_t		 buf[7];
+	struct bwr	 w;
+
+	bwr_init(&w, buf, sizeof(buf));
+	bwr_u32(&w, stamp);
+	bwr_u16(&w, 0);
+	bwr_u8(&w, 0);
+	mtr_sreq(zs->mtr, MT_SUBSYS_AF, AF_DATA_RETRIEVE, buf, w.len, 0,
+	    NULL, NULL);
+}
+
+static void
+zs_stored_free(struct zs_stored *st)
+{
+	TAILQ_REMOVE(&st->zs->stored, st, entry);
+	st->zs->nstored--;
+	free(st->buf);
+	free(st);
+}
+
+static void
+zs_stored_cb(const struct mt_frame *f, void *arg)
+{
+	struct zs_stored	*st = arg;
+	struct zstack		*zs = st->zs;
+	uint8_t			 n;
+
+	/* The link went or the adapter reset: its copy went with it. */
+	if (zs->step != ZS_RUNNING) {
+		zs_stored_free(st);
+		return;
+	}
+	/* Status, length, then at most the bytes we asked for. */
+	n = f != NULL && f->len >= 2 ? f->data[1] : 0;
+	if (zs_status(f) != 0 || n == 0 || n > st->asked ||
+	    n > f->len - 2u) {
+		log_warnx("adapter: a %zu-byte message from 0x%04x could not "
+		    "be fetched (status %d, %u bytes), dropped", st->m.len,
+		    st->m.nwk, zs_status(f), n);
+		zs_stored_release(zs, st->stamp);
+		zs_stored_free(st);
+		return;
+	}
+	memcpy(st->buf + st->have, f->data + 2, n);
+	st->have += n;
+	zs_stored_next(st);
+}
+
+static void
+zs_stored_next(struct zs_stored *st)
+{
+	struct zstack	*zs = st->zs;
+	size_t		 left = st->m.len - st->have;
+	uint8_t		 buf[7];
+	struct bwr	 w;
+
+	if (left == 0) {
+		zs_stored_release(zs, st->stamp);
+		if (zs->a.cbs.zcl != NULL)
+			zs->a.cbs.zcl(&st->m, zs->a.arg);
+		zs_stored_free(st);
+		return;
+	}
+	st->asked = left < ZS_RETRIEVE_CHUNK ? left : ZS_RETRIEVE_CHUNK;
+	bwr_init(&w, buf, sizeof(buf));
+	bwr_u32(&w, st->stamp);
+	bwr_u16(&w, (uint16_t)st->have);
+	bwr_u8(&w, st->asked);
+	if (mtr_sreq(zs->mtr, MT_SUBSYS_AF, AF_DATA_RETRIEVE, buf, w.len, 0,
+	    zs_stored_cb, st) == -1) {
+		log_warnx("adapter: too many requests queued to fetch a "
+		    "%zu-byte message from 0x%04x, dropped", st->m.len,
+		    st->m.nwk);
+		zs_stored_free(st);
+	}
+}
+
+static void
+zs_stored_start(struct zstack *zs, const struct adapter_msg *m,
+    uint32_t stamp, size_t len)
+{
+	struct zs_stored	*st;
+
+	if (len > ZS_INCOMING_MAX || zs->nstored >= ZS_STORED_MAX ||
+	    zs->step != ZS_RUNNING) {
+		log_warnx("adapter: a %zu-byte message from 0x%04x dropped: "
+		    "%s", len, m->nwk, len > ZS_INCOMING_MAX ? "too large" :
+		    zs->step != ZS_RUNNING ? "the network is not up" :
+		    "too many being fetched");
+		zs_stored_release(zs, stamp);
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->buf = malloc(len)) == NULL) {
+		log_warn("adapter: a %zu-byte message dropped", len);
+		free(st);
+		zs_stored_release(zs, stamp);
+		return;
+	}
+	st->zs = zs;
+	st->m = *m;
+	st->m.data = st->buf;
+	st->m.len = len;
+	st->stamp = stamp;
+	TAILQ_INSERT_TAIL(&zs->stored, st, entry);
+	zs->nstored++;
+	zs_stored_next(st);
+}
+
+static void
+zs_incoming_ext_cb(const struct mt_frame *f, void *arg)
+{
+	struct zstack		*zs = arg;
+	struct adapter_msg	 m;
+	struct brd		 r;
+	uint8_t			 mode, addr[8];
+	uint32_t		 stamp;
+	size_t			 n;
+
+	brd_init(&r, f->data, f->len);
+	brd_u16(&r);			/* group */
+	m.cluster = brd_u16(&r);
+	mode = brd_u8(&r);
+	brd_bytes(&r, addr, sizeof(addr));
+	m.src_ep = brd_u8(&r);
+	brd_u16(&r);			/* source PAN */
+	m.dst_ep = brd_u8(&r);
+	m.broadcast = brd_u8(&r);
+	m.lqi = brd_u8(&r);
+	brd_u8(&r);			/* security */
+	stamp = brd_u32(&r);
+	brd_u8(&r);			/* transSeq */
+	n = brd_u16(&r);
+	if (r.err) {
+		log_warnx("adapter: AF_INCOMING_MSG_EXT cut short (%u bytes), "
+		    "dropped", f->len);
+		return;
+	}
+	m.nwk = (uint16_t)(addr[0] | addr[1] << 8);
+	/* Its data is in the frame, or only a trailer is left. */
+	if (n > brd_left(&r) && brd_left(&r) > ZS_EXT_TRAILER) {
+		log_warnx("adapter: AF_INCOMING_MSG_EXT cut short (%zu of "
+		    "%zu data bytes), dropped", brd_left(&r), n);
+		return;
+	}
+	if (mode != ZS_ADDR_NWK) {
+		/* Inter-PAN (touchlink): nothing for an OTA server. */
+		log_debug("adapter: frame from outside the network "
+		    "(address mode %u) ignored", mode);
+		if (n > brd_left(&r))
+			zs_stored_release(zs, stamp);
+		return;
+	}
+	if (n > brd_left(&r)) {
+		zs_stored_start(zs, &m, stamp, n);
+		return;
+	}
+	m.data = brd_ptr(&r);
+	m.len = n;
+	if (zs->a.cbs.zcl != NULL)
+		zs->a.cbs.zcl(&m, zs->a.arg);
+}
+
 static void
 zs_tc_dev_cb(const struct mt_frame *f, void *arg)
 {
@@ -1123,11 +1320,14 @@ zs_ieee(const struct adapter *a)
 static void
 zs_free(struct adapter *a)
 {
-	struct zstack	*zs = (struct zstack *)a;
+	struct zstack		*zs = (struct zstack *)a;
+	struct zs_stored	*st;
 
 	mtr_wait_cancel(zs->waiter);
 	zs->waiter = NULL;
 	mtr_free(zs->mtr);
+	while ((st = TAILQ_FIRST(&zs->stored)) != NULL)
+		zs_stored_free(st);
 	serial_free(zs->ser);
 	if (zs->timer != NULL)
 		event_free(zs->timer);
@@ -1158,6 +1358,8 @@ zs_subscribe_all(struct zstack *zs)
 {
 	return (mtr_subscribe(zs->mtr, MT_SUBSYS_AF, AF_INCOMING_MSG,
 	    zs_incoming_cb, zs) == -1 ||
+	    mtr_subscribe(zs->mtr, MT_SUBSYS_AF, AF_INCOMING_MSG_EXT,
+	    zs_incoming_ext_cb, zs) == -1 ||
 	    mtr_subscribe(zs->mtr, MT_SUBSYS_ZDO, ZDO_TC_DEV_IND,
 	    zs_tc_dev_cb, zs) == -1 ||
 	    mtr_subscribe(zs->mtr, MT_SUBSYS_ZDO, ZDO_END_DEVICE_ANNCE,
@@ -1178,6 +1380,7 @@ zstack_new(struct event_base *base, const struct config *conf,
 
 	if ((zs = calloc(1, sizeof(*zs))) == NULL)
 		return (NULL);
+	TAILQ_INIT(&zs->stored);
 	zs->a.ops = &zs_ops;
 	zs->a.cbs = *cbs;
 	zs->a.arg = arg;

@@ -14,6 +14,9 @@
  * with the OTA Upgrade server cluster (where zigbee2mqtt users' devices
  * look for it) and 47 (where some ZLL devices look). The stack itself
  * answers Match Descriptor requests from the registered endpoints.
+ * Incoming ZCL comes in AF_INCOMING_MSG, or in AF_INCOMING_MSG_EXT,
+ * whose data, when too large for an MT frame, is fetched from the
+ * adapter with AF_DATA_RETRIEVE.
  */
 
 #include <event2/event.h>
