@@ -1193,6 +1193,7 @@ test_ota_queue_order(void **state)
 static void
 test_ota_resume_after_restart(void **state)
 {
+	struct ipc_result res;
 	struct async	 a;
 	char		*hex;
 
@@ -1206,10 +1207,161 @@ test_ota_resume_after_restart(void **state)
 	radio_kill(SIGKILL);
 	radio_start();
 	assert_true(log_has("carried over"));
-	/* The device asks for its next block and gets it. */
+	/*
+	 * A caller cut off by the crash attaches to the carried-over
+	 * update and hears how it ended, whether it still runs or not.
+	 */
+	call(IPC_RADIO_ATTACH, ieee_params(BULB), &res);
+	assert_null(res.error);
+	assert_int_equal(jnum(res.parameters, "from.file_version"), 100);
+	assert_int_equal(jnum(res.parameters, "to.file_version"), 200);
+	ipc_result_clear(&res);
+	/* The device asked for its next block and got it. */
 	assert_true(wait_ev("\"ev\":\"ota_verify\"", "\"ok\":true"));
 	assert_true(wait_ev("\"ev\":\"ota_result\"", "success"));
+	/* The outcome is told once; nothing runs for the remote at all. */
+	call(IPC_RADIO_ATTACH, ieee_params(BULB), &res);
+	assert_string_equal(res.error, IPC_RADIO_ERR_NOT_IN_PROGRESS);
+	ipc_result_clear(&res);
+	call(IPC_RADIO_ATTACH, ieee_params(REMOTE), &res);
+	assert_string_equal(res.error, IPC_RADIO_ERR_NOT_IN_PROGRESS);
+	ipc_result_clear(&res);
 	free(hex);
+}
+
+/* The path of the file a schedule keeps its image in, from the reply. */
+static void
+schedule_hex(const char *ieee, const char *hex, char *path, size_t len,
+    struct ipc_result *res)
+{
+	cJSON	*p = ieee_params(ieee);
+
+	cJSON_AddStringToObject(p, "hex", hex);
+	call(IPC_RADIO_SCHEDULE, p, res);
+	if (path != NULL)
+		snprintf(path, len, "%s", jstr(res->parameters, "url"));
+}
+
+/*
+ * A schedule with the caller's own image: checked when scheduled, kept
+ * in the state dir through a restart, served on the device's own query,
+ * and removed once the device runs it.
+ */
+static void
+test_schedule_image(void **state)
+{
+	struct ipc_result	 res;
+	char			*hex, path[512], want[128];
+	cJSON			*p;
+	uint8_t			*kept, *img;
+	size_t			 klen, ilen;
+
+	(void)state;
+	net_prepare(1, ", \"expect_image\": \"img.ota\"", "", 87);
+	hex = make_image("img.ota", 4107, 256, 200, 1500);
+	fx_run(NULL);
+	/* Not an OTA file, or an image and a url at once: refused. */
+	schedule_hex(BULB, "00112233445566778899", NULL, 0, &res);
+	assert_string_equal(res.error, IPC_RADIO_ERR_IMAGE_INVALID);
+	ipc_result_clear(&res);
+	p = ieee_params(BULB);
+	cJSON_AddStringToObject(p, "hex", hex);
+	cJSON_AddStringToObject(p, "url", "https://example.org/x.ota");
+	call(IPC_RADIO_SCHEDULE, p, &res);
+	assert_string_equal(res.error, IPC_ERR_INVALID_PARAMETER);
+	assert_string_equal(jstr(res.parameters, "parameter"), "url");
+	ipc_result_clear(&res);
+	get_device(BULB, &res);
+	assert_false(cJSON_IsTrue(jget(res.parameters, "device.scheduled")));
+	ipc_result_clear(&res);
+
+	schedule_hex(BULB, hex, path, sizeof(path), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	snprintf(want, sizeof(want), "%s/state/", fx.dir);
+	assert_memory_equal(path, want, strlen(want));
+	assert_non_null(strstr(path, "/schedule-0017880100000001.ota"));
+	fx_path(want, sizeof(want), "img.ota");
+	assert_int_equal(util_read_file(path, 1 << 20, &kept, &klen), 0);
+	assert_int_equal(util_read_file(want, 1 << 20, &img, &ilen), 0);
+	assert_int_equal(klen, ilen);
+	assert_memory_equal(kept, img, ilen);
+	free(kept);
+	free(img);
+
+	/* Through a restart, the schedule and its image stay. */
+	radio_kill(SIGKILL);
+	radio_start();
+	get_device(BULB, &res);
+	assert_true(cJSON_IsTrue(jget(res.parameters, "device.scheduled")));
+	assert_true(cJSON_IsTrue(jget(res.parameters,
+	    "device.schedule_image")));
+	assert_string_equal(jstr(res.parameters, "device.update.state"),
+	    "scheduled");
+	ipc_result_clear(&res);
+	assert_int_equal(sim_ctl("query bulb"), 0);
+	assert_true(wait_ev("\"ev\":\"ota_verify\"", "\"ok\":true"));
+	assert_true(wait_log("updated to version 200"));
+	get_device(BULB, &res);
+	assert_false(cJSON_IsTrue(jget(res.parameters, "device.scheduled")));
+	ipc_result_clear(&res);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Unscheduled, the image goes too. */
+	schedule_hex(REMOTE, hex, path, sizeof(path), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_int_equal(access(path, F_OK), 0);
+	call(IPC_RADIO_UNSCHEDULE, ieee_params(REMOTE), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_int_equal(access(path, F_OK), -1);
+	free(hex);
+}
+
+/* PermitJoin through one router, or through the coordinator alone. */
+static void
+test_permit_join_node(void **state)
+{
+	struct ipc_result	 res;
+
+	(void)state;
+	net_prepare(1, "", "", 87);
+	fx_run(NULL);
+	call(IPC_RADIO_PERMIT_JOIN, cJSON_Parse("{\"time\": 20, \"ieee\": \""
+	    BULB "\"}"), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_true(wait_ev("\"ev\":\"permit_join\"",
+	    "\"dev\":\"bulb\",\"ieee\":\"" BULB "\",\"via\":\"router\","
+	    "\"duration\":20"));
+	/* Nothing was broadcast: the rest of the network stays shut. */
+	assert_int_equal(count_ev("\"ev\":\"permit_join\"",
+	    "\"via\":\"all\""), 0);
+	call(IPC_RADIO_PERMIT_JOIN, cJSON_Parse("{\"time\": 0, "
+	    "\"coordinator\": true}"), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_true(wait_ev("\"ev\":\"permit_join\"",
+	    "\"via\":\"coordinator\",\"duration\":0"));
+	/* The coordinator by its own address. */
+	call(IPC_RADIO_PERMIT_JOIN, cJSON_Parse("{\"time\": 5, \"ieee\": "
+	    "\"0x00124b00cafe0001\"}"), &res);
+	assert_null(res.error);
+	ipc_result_clear(&res);
+	assert_true(wait_ev("\"ev\":\"permit_join\"",
+	    "\"via\":\"coordinator\",\"duration\":5"));
+	/* An end device lets nobody in; an unknown one is named. */
+	call(IPC_RADIO_PERMIT_JOIN, cJSON_Parse("{\"time\": 20, \"ieee\": \""
+	    REMOTE "\"}"), &res);
+	assert_string_equal(res.error, IPC_RADIO_ERR_NOT_SUPPORTED);
+	assert_non_null(strstr(res_message(&res), "end device"));
+	ipc_result_clear(&res);
+	call(IPC_RADIO_PERMIT_JOIN, cJSON_Parse("{\"time\": 20, \"ieee\": \""
+	    PLUG "\"}"), &res);
+	assert_string_equal(res.error, IPC_RADIO_ERR_NO_SUCH_DEVICE);
+	assert_non_null(strstr(res_message(&res), PLUG));
+	ipc_result_clear(&res);
 }
 
 /*
@@ -1286,6 +1438,47 @@ test_fetch_schedule(void **state)
 	ipc_result_clear(&res);
 }
 
+/* A schedule with its own url: zotad-fetch fetches it at the query. */
+static void
+test_fetch_schedule_url(void **state)
+{
+	struct ipc_result	 res;
+	char			 path[128];
+	cJSON			*p;
+
+	(void)state;
+	if (access(fetch_bin, X_OK) == -1)
+		skip();
+	/* The override index has the remote's image alone. */
+	net_prepare(1, ", \"expect_image\": \"own.ota\"", "", 87);
+	free(make_image(img_names[1], img_manufs[1], img_types[1],
+	    img_versions[1], img_sizes[1]));
+	write_override(img_names + 1, img_sizes + 1, img_manufs + 1,
+	    img_types + 1, img_versions + 1, 1);
+	free(make_image("own.ota", 4107, 256, 300, 1200));
+	fx_run("  image_block_response_delay: 50\n");
+	fetch_start();
+	fx_path(path, sizeof(path), "own.ota");
+	p = ieee_params(BULB);
+	cJSON_AddStringToObject(p, "url", path);
+	call(IPC_RADIO_SCHEDULE, p, &res);
+	assert_null(res.error);
+	assert_string_equal(jstr(res.parameters, "url"), path);
+	ipc_result_clear(&res);
+	get_device(BULB, &res);
+	assert_string_equal(jstr(res.parameters, "device.schedule_url"),
+	    path);
+	ipc_result_clear(&res);
+	assert_int_equal(sim_ctl("query bulb"), 0);
+	assert_true(wait_ev("\"ev\":\"ota_verify\"", "\"ok\":true"));
+	assert_true(wait_log("updated to version 300"));
+	get_device(BULB, &res);
+	assert_false(cJSON_IsTrue(jget(res.parameters, "device.scheduled")));
+	assert_string_equal(jstr(res.parameters, "device.schedule_url"),
+	    "(none)");
+	ipc_result_clear(&res);
+}
+
 static void
 test_fetch_automatic_check(void **state)
 {
@@ -1333,9 +1526,13 @@ main(void)
 		cmocka_unit_test_teardown(test_ota_queue_order, fx_teardown),
 		cmocka_unit_test_teardown(test_ota_resume_after_restart,
 		    fx_teardown),
+		cmocka_unit_test_teardown(test_schedule_image, fx_teardown),
+		cmocka_unit_test_teardown(test_permit_join_node, fx_teardown),
 		cmocka_unit_test_teardown(test_fetch_check_update,
 		    fx_teardown),
 		cmocka_unit_test_teardown(test_fetch_schedule, fx_teardown),
+		cmocka_unit_test_teardown(test_fetch_schedule_url,
+		    fx_teardown),
 		cmocka_unit_test_teardown(test_fetch_automatic_check,
 		    fx_teardown),
 	};

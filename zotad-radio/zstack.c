@@ -1305,6 +1305,38 @@ zs_permit_join(struct adapter *a, uint8_t seconds)
 	    sizeof(buf), 0, zs_permit_cb, zs));
 }
 
+/*
+ * Mgmt_Permit_Joining_req to one node (address mode 2): the node, even
+ * the coordinator itself, answers with Mgmt_Permit_Joining_rsp, which
+ * comes as the AREQ 0xB6 with its address first, as other ZDO answers.
+ */
+static int
+zs_permit_join_at(struct adapter *a, uint16_t nwk, uint8_t seconds,
+    adapter_zdo_cb *cb, void *arg)
+{
+	struct zstack	*zs = (struct zstack *)a;
+	struct zs_zdo	*z;
+	uint8_t		 buf[5] = { 0x02, nwk & 0xFF, nwk >> 8, seconds,
+			    1 };
+
+	if (zs->step != ZS_RUNNING || (z = calloc(1, sizeof(*z))) == NULL)
+		return (-1);
+	z->zs = zs;
+	z->nwk = nwk;
+	z->cb = cb;
+	z->arg = arg;
+	z->waiter = mtr_wait(zs->mtr, MT_SUBSYS_ZDO, ZDO_PERMIT_JOIN_REQ |
+	    0x80, zs_match_zdo, z, ZS_ZDO_TIMEOUT_MS, zs_zdo_rsp_cb, z);
+	if (z->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_ZDO,
+	    ZDO_PERMIT_JOIN_REQ, buf, sizeof(buf), 0, zs_zdo_srsp_cb, z) ==
+	    -1) {
+		mtr_wait_cancel(z->waiter);
+		free(z);
+		return (-1);
+	}
+	return (0);
+}
+
 static size_t
 zs_max_payload(const struct adapter *a)
 {
@@ -1348,6 +1380,7 @@ static const struct adapter_ops zs_ops = {
 	.send = zs_send,
 	.zdo = zs_zdo,
 	.permit_join = zs_permit_join,
+	.permit_join_at = zs_permit_join_at,
 	.max_payload = zs_max_payload,
 	.ieee = zs_ieee,
 	.free = zs_free,
