@@ -281,6 +281,10 @@ mkimg 0x0401 0x02000000 "$w/pair-2.ota" 2048 &&
 mkimg 0x0501 0x02000000 "$w/slow-2.ota" 4096 &&
 mkimg 0x0601 0x02000000 "$w/byurl-2.ota" &&
 mkimg 0x0801 0x02000000 "$w/viactl-2.ota" 4096 &&
+mkimg 0x0a01 0x02000000 "$w/schedurl-2.ota" &&
+mkimg 0x0a02 0x02000000 "$tmp/schedhex-2.ota" &&
+mkimg 0x0a03 0x02000000 "$w/crashy-2.ota" 4096 &&
+mkimg 0x0a04 0x02000000 "$w/cutoff-2.ota" 4096 &&
 mkimg 0x0602 0x02000000 "$tmp/byhex-2.ota" &&
 mkimg 0x0701 0x02000000 "$tmp/data/local-2.ota" &&
 mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" &&
@@ -358,11 +362,15 @@ EOF
 	dev local 0b 0x100b router 0x0701 0x01000000; echo ,
 	dev forced 0c 0x100c router 0x0702 0x01000000; echo ,
 	dev viactl 0d 0x100d router 0x0801 0x01000000; echo ,
-	dev ikea 0e 0x100e router 0x0901 0x01000000 '' 0x117c
+	dev ikea 0e 0x100e router 0x0901 0x01000000 '' 0x117c; echo ,
+	dev schedurl 0f 0x100f router 0x0a01 0x01000000; echo ,
+	dev schedhex 10 0x1010 router 0x0a02 0x01000000; echo ,
+	dev crashy 11 0x1011 router 0x0a03 0x01000000; echo ,
+	dev cutoff 12 0x1012 router 0x0a04 0x01000000
 	echo '] }'
 } >"$tmp/scenario.json"
 names="lamp current remote silent quitter first second slow byurl byhex
-local forced viactl ikea"
+local forced viactl ikea schedurl schedhex crashy cutoff"
 
 cat >"$tmp/data/configuration.yaml" <<EOF
 mqtt:
@@ -405,6 +413,14 @@ devices:
     friendly_name: via zotadctl
   '0x00124b00e2e0000e':
     friendly_name: ikea
+  '0x00124b00e2e0000f':
+    friendly_name: schedurl
+  '0x00124b00e2e00010':
+    friendly_name: schedhex
+  '0x00124b00e2e00011':
+    friendly_name: crashy
+  '0x00124b00e2e00012':
+    friendly_name: cutoff
 zotad:
   state_dir: $tmp/state
   cache_dir: $tmp/cache
@@ -458,9 +474,9 @@ m=$(mark)
 for d in $names; do
 	sim_ctl "join $d" >/dev/null || echo "# join $d failed"
 done
-check "fourteen devices join and are interviewed" wait_msg "$m" 30 \
+check "eighteen devices join and are interviewed" wait_msg "$m" 30 \
     "$T/bridge/devices" \
-    'len([d for d in j if d["model_id"].startswith("E2E")]) == 14'
+    'len([d for d in j if d["model_id"].startswith("E2E")]) == 18'
 
 check "Home Assistant discovery: an update entity for the lamp" \
     wait_msg 0 10 "homeassistant/update/$LAMP/update/config" \
@@ -645,6 +661,106 @@ check "the image from IKEA's test feed installs" request update ikea \
     'j["status"] == "ok" and j["data"]["to"]["file_version"] ==
      0x02000000' 60
 
+# Schedules with a source of their own, as zigbee2mqtt takes them: an
+# image url (in no index), used when the device next asks by itself.
+m=$(mark)
+check "schedule with a url: the response names the url" request schedule \
+    "{\"id\": \"schedurl\", \"url\": \"$url/schedurl-2.ota\",
+    \"transaction\": 3}" \
+    'j["status"] == "ok" and j["transaction"] == 3 and
+     j["data"] == {"id": "schedurl", "url": "'"$url"'/schedurl-2.ota"}'
+check "the device is scheduled" wait_msg "$m" 10 "$T/schedurl" \
+    'j["update"]["state"] == "scheduled"'
+sim_ctl "query schedurl" >/dev/null
+check "its own query installs the image from that url" \
+    wait_msg "$m" 60 "$T/schedurl" \
+    'j["update"]["state"] == "idle" and
+     j["update"]["installed_version"] == 0x02000000'
+check "zotad-fetch downloaded it" grep -q 'GET /schedurl-2.ota' \
+    "$tmp/httpd.log"
+
+# An image sent as hex with the schedule: kept by zotad-radio, through a
+# crash, until the device asks.
+hex=$(od -An -v -tx1 "$tmp/schedhex-2.ota" | tr -d ' \n')
+m=$(mark)
+check "schedule with hex: the response names the file that keeps it" \
+    request schedule "{\"id\": \"schedhex\", \"hex\": {\"data\": \"$hex\",
+    \"file_name\": \"schedhex-2.ota\"}}" \
+    'j["status"] == "ok" and j["data"]["id"] == "schedhex" and
+     j["data"]["url"].endswith("/schedule-00124b00e2e00010.ota")'
+kept=$(list_msgs "$m" "$RSP/schedule" | python3 -c 'import json, sys
+print([x["data"]["url"] for x in json.load(sys.stdin)][-1])')
+check "the image is kept in zotad-radio's state dir" sh -c "
+    case '$kept' in '$tmp/state/'*) cmp '$kept' '$tmp/schedhex-2.ota';;
+    *) echo 'not in the state dir: $kept'; false;; esac"
+
+# zotad-radio killed in the middle of an update: the request waits for
+# the restarted daemon, which carries the transfer on, and is answered
+# with how the update really ended, once.
+m=$(mark)
+e=$(evmark)
+pub "$OTA/update" "{\"id\": \"crashy\", \"url\": \"$url/crashy-2.ota\",
+    \"image_block_response_delay\": 100}"
+wait_ev "$e" 30 '{"ev": "block", "dev": "crashy", "offset": 1024}' \
+    >"$tmp/why"
+check "crashy's transfer is under way" test $? -eq 0
+kill -KILL "$pid_radio"
+wait "$pid_radio" 2>/dev/null
+spawn radio "$bin/zotad-radio" -d -v -f "$conf"
+check "after the crash, the update is answered" \
+    wait_msg "$m" 60 "$RSP/update" \
+    'j["data"].get("id") == "crashy" or "crashy" in j.get("error", "")'
+check "once, with its success: no failure before it" sh -c "
+    python3 '$tmp/mq.py' list '$tmp/mqtt.jsonl' $m '$RSP/update' |
+    python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert [x[\"status\"] for x in r] == [\"ok\"], r
+assert r[0][\"data\"][\"to\"][\"file_version\"] == 0x02000000, r'"
+check "the restarted zotad-radio still has the schedule with its image" \
+    wait_msg "$m" 20 "$T/schedhex" 'j["update"]["state"] == "scheduled"'
+m=$(mark)
+sim_ctl "query schedhex" >/dev/null
+check "the device's own query installs the kept image" \
+    wait_msg "$m" 60 "$T/schedhex" \
+    'j["update"]["state"] == "idle" and
+     j["update"]["installed_version"] == 0x02000000'
+check "the kept image is removed once the schedule is done" \
+    test ! -e "$kept"
+
+# permit_join through one device, as zigbee2mqtt 2.x takes it.
+e=$(evmark)
+m=$(mark)
+pub "$T/bridge/request/permit_join" \
+    '{"time": 30, "device": "living room/lamp", "transaction": "pj"}'
+check "permit_join through a router answers with its name" \
+    wait_msg "$m" 20 "$T/bridge/response/permit_join" \
+    'j["status"] == "ok" and j["transaction"] == "pj" and
+     j["data"] == {"time": 30, "device": "living room/lamp"}'
+check "the lamp alone opened joining" wait_ev "$e" 10 \
+    '{"ev": "permit_join", "dev": "lamp", "via": "router", "duration": 30}'
+check "no broadcast opened the whole network" sh -c "
+    tail -n +$((e + 1)) '$tmp/events.jsonl' | grep '\"permit_join\"' |
+    grep -v '\"dev\":\"lamp\"' | grep . && exit 1 || exit 0"
+e=$(evmark)
+m=$(mark)
+pub "$T/bridge/request/permit_join" '{"time": 0, "device": "Coordinator"}'
+check "permit_join through the coordinator" \
+    wait_msg "$m" 20 "$T/bridge/response/permit_join" \
+    'j["status"] == "ok" and j["data"]["device"] == "Coordinator"'
+check "the coordinator itself was asked" wait_ev "$e" 10 \
+    '{"ev": "permit_join", "via": "coordinator", "duration": 0}'
+m=$(mark)
+pub "$T/bridge/request/permit_join" '{"time": 30, "device": "no such one"}'
+check "permit_join through an unknown device names it" \
+    wait_msg "$m" 20 "$T/bridge/response/permit_join" \
+    'j["status"] == "error" and
+     j["error"] == "Device \x27no such one\x27 does not exist"'
+m=$(mark)
+pub "$T/bridge/request/permit_join" '{"time": 30, "device": "remote"}'
+check "permit_join through an end device is refused, saying why" \
+    wait_msg "$m" 20 "$T/bridge/response/permit_join" \
+    'j["status"] == "error" and "end device" in j["error"]'
+
 # zotadctl's device commands, on the same daemons.
 ctl() {
 	# zotadctl has no sandbox: leak checks work for it.
@@ -693,6 +809,36 @@ ctl permit-join -f "$conf" 0
 check "zotadctl permit-join 0 closes joining" expect 0 "joining closed"
 ctl permit-join -f "$conf" 300
 check "zotadctl permit-join 300 is refused: exit 2" expect 2 "0 to 254"
+e=$(evmark)
+ctl permit-join -f "$conf" --device "living room/lamp" 20
+check "zotadctl permit-join --device through the lamp" expect 0 \
+    "joining permitted for 20 s through living room/lamp"
+check "the lamp opened joining for zotadctl" wait_ev "$e" 10 \
+    '{"ev": "permit_join", "dev": "lamp", "duration": 20}'
+ctl schedule -f "$conf" --url "$url/viactl-2.ota" "via zotadctl"
+check "zotadctl schedule --url names the source" expect 0 \
+    "scheduled: the update starts at its next query, from $url/viactl-2.ota"
+ctl unschedule -f "$conf" "via zotadctl"
+check "zotadctl unschedule after it" expect 0 "unscheduled"
+
+# zotad-radio killed and kept away longer than the request's block
+# request timeout: the request ends, saying the update was interrupted.
+m=$(mark)
+e=$(evmark)
+pub "$OTA/update" "{\"id\": \"cutoff\", \"url\": \"$url/cutoff-2.ota\",
+    \"image_block_response_delay\": 100,
+    \"image_block_request_timeout\": 10000}"
+wait_ev "$e" 30 '{"ev": "block", "dev": "cutoff", "offset": 1024}' \
+    >"$tmp/why"
+check "cutoff's transfer is under way" test $? -eq 0
+kill -KILL "$pid_radio"
+wait "$pid_radio" 2>/dev/null
+check "a zotad-radio that stays away: the update was interrupted" \
+    wait_msg "$m" 40 "$RSP/update" \
+    'j["status"] == "error" and "cutoff" in j["error"] and
+     "interrupted" in j["error"]'
+spawn radio "$bin/zotad-radio" -d -v -f "$conf"
+until_ok 10 test -S "$tmp/run/radio.sock"
 ctl devices --socket "$tmp/nothing.sock"
 check "zotadctl without a daemon: exit 2" expect 2 "cannot reach zotad-radio"
 
