@@ -199,6 +199,17 @@ stop() {
 	kill -TERM "$p" && wait "$p"
 }
 
+# A (re)started zotad-fetch serves once it says so: the socket a stopped
+# one left may still be there until then.
+fetch_ready() {
+	until_ok 20 grep -q 'zotad-fetch: ready' "$tmp/fetch.log"
+}
+
+# Likewise a restarted zotad-radio, once its adapter is up.
+radio_ready() {
+	until_ok 30 grep -q 'zotad-radio: adapter up' "$tmp/radio.log"
+}
+
 mark() {
 	wc -l <"$tmp/mqtt.jsonl" | tr -d ' '
 }
@@ -463,7 +474,7 @@ until_ok 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $mport -t e2e/probe \
 }
 export ASAN_OPTIONS=detect_leaks=0
 spawn fetch "$bin/zotad-fetch" -d -v -f "$conf"
-until_ok 10 test -S "$tmp/run/fetch.sock"
+fetch_ready
 spawn radio "$bin/zotad-radio" -d -v -f "$conf"
 until_ok 10 test -S "$tmp/run/radio.sock"
 spawn mqtt "$bin/zotad-mqtt" -d -v -f "$conf"
@@ -506,7 +517,7 @@ check "the automatic check asked the index server" test "$h1" -gt "$h0"
 # The privacy interval holds across a restart of zotad-fetch.
 stop fetch
 spawn fetch "$bin/zotad-fetch" -d -v -f "$conf"
-until_ok 10 test -S "$tmp/run/fetch.sock"
+fetch_ready
 e=$(evmark)
 sim_ctl "query lamp" >/dev/null
 check "a second query is answered" wait_ev "$e" 20 \
@@ -647,7 +658,7 @@ stop fetch
 sed 's/^ota:$/&\
   ikea_ota_use_test_url: true/' "$conf" >"$tmp/data/test-url.yaml"
 spawn fetch "$bin/zotad-fetch" -d -v -f "$tmp/data/test-url.yaml"
-until_ok 10 test -S "$tmp/run/fetch.sock"
+fetch_ready
 h=$(feed_hits ikea)
 check "ikea_ota_use_test_url: the test feed offers a newer version" \
     request check ikea \
@@ -838,7 +849,7 @@ check "a zotad-radio that stays away: the update was interrupted" \
     'j["status"] == "error" and "cutoff" in j["error"] and
      "interrupted" in j["error"]'
 spawn radio "$bin/zotad-radio" -d -v -f "$conf"
-until_ok 10 test -S "$tmp/run/radio.sock"
+radio_ready
 ctl devices --socket "$tmp/nothing.sock"
 check "zotadctl without a daemon: exit 2" expect 2 "cannot reach zotad-radio"
 
