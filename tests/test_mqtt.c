@@ -1850,6 +1850,12 @@ t_radio_reattach(void **state)
 	    "it over)");
 	cJSON_Delete(r);
 	assert_string_equal(t_str(T.params[M_ATTACH], "ieee"), T_SWITCH);
+
+	/*
+	 * Still waiting for the radio when the daemon stops, last of all:
+	 * it must go cleanly, which the teardown checks.
+	 */
+	(void)t_cut_update(T_LAMP_NAME);
 }
 
 static pid_t

@@ -408,6 +408,7 @@ mqttd_free(struct mqttd *d)
 		return;
 	/* Calls cut by this may wait for the radio: drop them after. */
 	mqradio_free(d->radio);
+	d->radio = NULL;
 	mqota_drop_detached(d);
 	mqc_free(d->mqc);
 	mqdevs_free(d->devs);

@@ -122,7 +122,10 @@ mqota_job_free(struct mqota_job *job)
 {
 	if (job->detached) {
 		TAILQ_REMOVE(&job->d->detached, job, entry);
-		mqradio_eager(job->d->radio, !TAILQ_EMPTY(&job->d->detached));
+		/* At exit the radio client is gone before the jobs. */
+		if (job->d->radio != NULL)
+			mqradio_eager(job->d->radio,
+			    !TAILQ_EMPTY(&job->d->detached));
 	}
 	if (job->timer != NULL)
 		event_free(job->timer);
