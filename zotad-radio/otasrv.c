@@ -986,11 +986,6 @@ otas_auto_enabled(struct otas *srv, uint64_t ieee)
 }
 
 /*
- * A query outside any session: a schedule, or an automatic check that
- * is answered NO_IMAGE_AVAILABLE at once, whatever zotad-fetch says,
- * so that the device stops asking.
- */
-/*
  * The image a schedule keeps, for its session. A schedule whose image
  * is gone or spoilt can never run: it is dropped, and the user told.
  */
@@ -1050,6 +1045,11 @@ otas_sched_start(struct otas *srv, struct device *d,
 	return (s);
 }
 
+/*
+ * A query outside any session: a schedule, or an automatic check that
+ * is answered NO_IMAGE_AVAILABLE at once, whatever zotad-fetch says,
+ * so that the device stops asking.
+ */
 static void
 otas_query_idle(struct otas *srv, struct device *d,
     const struct adapter_msg *m, uint8_t tsn, const struct ota_query_req *q)
