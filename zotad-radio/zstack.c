@@ -475,6 +475,9 @@ zs_plan_formation(struct zstack *zs)
 			epid[i] = (uint8_t)(zs->ieee >> (8 * i));
 	if (adv->network_key_generate && getrandom(key, 16, 0) != 16)
 		fatalx("no randomness for a network key");
+	/* The network formed from these, as zstack_network reports it. */
+	zs->channel = (uint8_t)adv->channel;
+	zs->pan = pan;
 	zs->nnv = 0;
 	zs_nv_add(zs, NV_LOGICAL_TYPE, &zero, 1);
 	zs_nv_add(zs, NV_ZDO_DIRECT_CB, &one, 1);
@@ -1437,4 +1440,16 @@ int
 zstack_resumed(const struct adapter *a)
 {
 	return (((const struct zstack *)a)->resumed);
+}
+
+int
+zstack_network(const struct adapter *a, uint8_t *channel, uint16_t *pan)
+{
+	const struct zstack	*zs = (const struct zstack *)a;
+
+	if (!adapter_is_up(a))
+		return (-1);
+	*channel = zs->channel;
+	*pan = zs->pan;
+	return (0);
 }

@@ -35,4 +35,11 @@ struct adapter *zstack_new(struct event_base *base, const struct config *conf,
 /* Whether the last start found a network (1) or formed one (0). */
 int	zstack_resumed(const struct adapter *a);
 
+/*
+ * The channel and PAN id of the network the adapter runs. Returns 0, or
+ * -1 while the network is not up.
+ */
+int	zstack_network(const struct adapter *a, uint8_t *channel,
+	    uint16_t *pan);
+
 #endif
