@@ -2,9 +2,14 @@
  * Copyright (c) 2026 The zotad authors. ISC licence, see LICENSE.
  */
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -100,4 +105,78 @@ daemon_config(const struct daemon_opts *opts)
 		exit(0);
 	}
 	return (conf);
+}
+
+/* The status line systemd has, so that an unchanged one is not resent. */
+static char	daemon_status_sent[DAEMON_STATUS_MAX];
+static int	daemon_notify_failed;
+
+/*
+ * Printable ASCII only, anything else becoming '?': systemd reads one
+ * assignment per line, so a newline in a name from the configuration or
+ * in a server's error must not start an assignment of its own, and it
+ * ignores a status that is not valid UTF-8, which a cut could make.
+ */
+static void
+daemon_status_format(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	unsigned char	*p;
+
+	if (vsnprintf(buf, len, fmt, ap) < 0)
+		buf[0] = '\0';
+	for (p = (unsigned char *)buf; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+}
+
+static void
+daemon_notify(const char *msg)
+{
+	int	 r;
+
+	/* Warned once: the service manager is unlikely to come back. */
+	if ((r = sd_notify(0, msg)) < 0 && !daemon_notify_failed) {
+		errno = -r;
+		log_warn("cannot report to systemd (%.*s)",
+		    (int)strcspn(msg, "\n"), msg);
+		daemon_notify_failed = 1;
+	}
+}
+
+void
+daemon_ready(const char *fmt, ...)
+{
+	char	 status[DAEMON_STATUS_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	daemon_status_format(status, sizeof(status), fmt, ap);
+	va_end(ap);
+	/* READY=1 alone first: the one message a supervisor must get. */
+	daemon_notify("READY=1");
+	daemon_status("%s", status);
+}
+
+void
+daemon_status(const char *fmt, ...)
+{
+	char	 status[DAEMON_STATUS_MAX];
+	char	 msg[DAEMON_STATUS_MAX + 16];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	daemon_status_format(status, sizeof(status), fmt, ap);
+	va_end(ap);
+	if (strcmp(status, daemon_status_sent) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "STATUS=%s", status);
+	daemon_notify(msg);
+	memcpy(daemon_status_sent, status, sizeof(status));
+}
+
+void
+daemon_stopping(void)
+{
+	daemon_notify("STOPPING=1\nSTATUS=stopping");
+	snprintf(daemon_status_sent, sizeof(daemon_status_sent), "stopping");
 }

@@ -37,4 +37,29 @@ void	daemon_getopt(int argc, char *argv[], const char *name,
  */
 struct config *daemon_config(const struct daemon_opts *opts);
 
+/*
+ * What the daemon tells systemd's service manager, for units of
+ * Type=notify. Each is a no-op without NOTIFY_SOCKET in the environment,
+ * so a daemon started by hand or by another supervisor is unaffected.
+ * Each message is one datagram on a socket made for it (socket(AF_UNIX),
+ * setsockopt, sendmsg, close), which every daemon's sandbox allows.
+ * The status text is printf-like, at most DAEMON_STATUS_MAX bytes; it
+ * is what "systemctl status" shows, so keep it short.
+ */
+#define DAEMON_STATUS_MAX	160
+
+/* Ready to serve: READY=1, then the first status line. */
+void	daemon_ready(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * A new status line. The line last sent is remembered and not sent
+ * again, so a caller may report whenever its state may have changed.
+ */
+void	daemon_status(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* Leaving on a signal: STOPPING=1. */
+void	daemon_stopping(void);
+
 #endif
