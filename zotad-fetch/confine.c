@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -145,9 +146,24 @@ confine_landlock_rules(int ruleset, const struct fetch_confine_paths *p,
 }
 
 /*
+ * Whether systemd's notification socket is an abstract one, as some
+ * container managers give: the abstract scope below would then refuse
+ * every sd_notify (READY=1 among them), and systemd would end the
+ * start. A socket in the file system, systemd's own, is not affected.
+ */
+static int
+confine_notify_abstract(void)
+{
+	const char	*e = getenv("NOTIFY_SOCKET");
+
+	return (e != NULL && e[0] == '@');
+}
+
+/*
  * Handle every right the kernel knows, so that what is not granted is
  * denied: no binding of TCP ports, no device ioctls, no connecting to
- * abstract Unix sockets or signalling processes outside the sandbox.
+ * abstract Unix sockets (but systemd's) or signalling processes outside
+ * the sandbox.
  */
 static size_t
 confine_ruleset(int abi, struct confine_ruleset *attr)
@@ -163,7 +179,8 @@ confine_ruleset(int abi, struct confine_ruleset *attr)
 	if (abi >= 4)
 		attr->handled_access_net = CONFINE_NET_BIND_TCP;
 	if (abi >= 6)
-		attr->scoped = CONFINE_SCOPE_ABSTRACT | CONFINE_SCOPE_SIGNAL;
+		attr->scoped = CONFINE_SCOPE_SIGNAL |
+		    (confine_notify_abstract() ? 0 : CONFINE_SCOPE_ABSTRACT);
 	if (abi >= 6)
 		return (sizeof(*attr));
 	if (abi >= 4)

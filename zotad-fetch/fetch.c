@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <systemd/sd-daemon.h>
 
 #include "atomicfile.h"
 #include "config.h"
@@ -45,6 +44,7 @@ fetch_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d, leaving", (int)sig);
+	daemon_stopping();
 	event_base_loopbreak(base);
 }
 
@@ -222,9 +222,12 @@ main(int argc, char *argv[])
 	if (fetch_confine(&paths) == -1)
 		fatalx("cannot enter the sandbox");
 
-	/* Under systemd with Type=notify, calls may come from now on. */
-	if (sd_notify(0, "READY=1") < 0)
-		log_warnx("could not tell systemd that we are ready");
+	/*
+	 * Under systemd with Type=notify, calls may come from now on: the
+	 * socket listens and the sandbox is in place. Indexes are fetched
+	 * on demand, so there is nothing else to wait for.
+	 */
+	daemon_ready("ready; no index fetched yet");
 	log_info("ready: automatic checks contact a third party at most once "
 	    "per %d minutes per device", conf->ota.update_check_interval);
 	event_base_dispatch(fd.base);

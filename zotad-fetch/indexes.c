@@ -13,6 +13,7 @@
 
 #include "atomicfile.h"
 #include "config.h"
+#include "daemon.h"
 #include "fetch.h"
 #include "log.h"
 #include "otafile.h"
@@ -343,6 +344,22 @@ src_store(struct fetchd *fd, struct src *s, const struct http_result *r)
 	log_info("%s: %zu entries", s->location, idx->nentries);
 }
 
+/*
+ * The upgrade index's last fetch, for "systemctl status": whether it
+ * came, and when, or why not. Once per transfer, never per check.
+ */
+static void
+src_report(const struct src *s)
+{
+	struct tm	 tm;
+
+	if (s->error[0] != '\0')
+		daemon_status("upgrade index unavailable: %s", s->error);
+	else if (s->idx != NULL && gmtime_r(&s->fetched, &tm) != NULL)
+		daemon_status("upgrade index fetched at %02d:%02d UTC: %zu "
+		    "entries", tm.tm_hour, tm.tm_min, s->idx->nentries);
+}
+
 static void
 src_got(const struct http_result *r, void *arg)
 {
@@ -361,6 +378,8 @@ src_got(const struct http_result *r, void *arg)
 		src_fail(s, "%s", "304 Not Modified for a copy we do not have");
 	else
 		src_store(g->fd, s, r);
+	if (s == g->fd->main)
+		src_report(s);
 	src_settle(g->fd, s);
 	free(g);
 }
