@@ -21,6 +21,7 @@
 #include "atomicfile.h"
 #include "config.h"
 #include "confine.h"
+#include "daemon.h"
 #include "devices.h"
 #include "fetchc.h"
 #include "interview.h"
@@ -46,7 +47,121 @@ struct radiod {
 	struct fetchc		*fc;
 	struct otas		*ota;
 	struct service		*sv;
+	int			 was_up;	/* the adapter has been up */
+	uint64_t		*updating;	/* devices with an update on */
+	size_t			 nupdating;
+	size_t			 updating_cap;
 };
+
+static const char *
+radiod_plural(size_t n)
+{
+	return (n == 1 ? "" : "s");
+}
+
+/*
+ * The status line "systemctl status" shows: the adapter's state, and
+ * the updates under way.
+ */
+static void
+radiod_status_line(const struct radiod *rd, char *buf, size_t len)
+{
+	const char	*port = rd->conf->serial.port;
+	char		 upd[48] = "";
+	size_t		 n = reg_count(rd->reg);
+	uint16_t	 pan;
+	uint8_t		 ch;
+
+	if (rd->nupdating > 0)
+		snprintf(upd, sizeof(upd), "; %zu update%s in progress",
+		    rd->nupdating, radiod_plural(rd->nupdating));
+	if (zstack_network(rd->ad, &ch, &pan) == 0)
+		snprintf(buf, len, "adapter up: channel %u, PAN 0x%04x, %zu "
+		    "device%s%s", ch, pan, n, radiod_plural(n), upd);
+	else if (rd->was_up)
+		snprintf(buf, len, "adapter lost, starting it again%s", upd);
+	else if (port != NULL)
+		snprintf(buf, len, "adapter starting on %s%s", port, upd);
+	else
+		snprintf(buf, len, "adapter starting, searching the USB "
+		    "serial ports%s", upd);
+}
+
+/*
+ * Called whenever the status may have changed (never per block):
+ * daemon_status sends only a line that differs from the last.
+ */
+static void
+radiod_report(const struct radiod *rd)
+{
+	char	 line[DAEMON_STATUS_MAX];
+
+	radiod_status_line(rd, line, sizeof(line));
+	daemon_status("%s", line);
+}
+
+/* Where device IEEE is among those with an update on, or -1. */
+static ssize_t
+radiod_updating_index(const struct radiod *rd, uint64_t ieee)
+{
+	size_t	 i;
+
+	for (i = 0; i < rd->nupdating; i++)
+		if (rd->updating[i] == ieee)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+/* Device IEEE has an update on (ON) or not; the status follows. */
+static void
+radiod_set_updating(struct radiod *rd, uint64_t ieee, int on)
+{
+	ssize_t		 i = radiod_updating_index(rd, ieee);
+	uint64_t	*p;
+	size_t		 cap;
+
+	if (on && i == -1) {
+		if (rd->nupdating == rd->updating_cap) {
+			cap = rd->updating_cap == 0 ? 8 : rd->updating_cap * 2;
+			if ((p = reallocarray(rd->updating, cap,
+			    sizeof(*p))) == NULL) {
+				log_warn("%s", __func__);
+				return;
+			}
+			rd->updating = p;
+			rd->updating_cap = cap;
+		}
+		rd->updating[rd->nupdating++] = ieee;
+	} else if (!on && i != -1)
+		rd->updating[i] = rd->updating[--rd->nupdating];
+	else
+		return;
+	radiod_report(rd);
+}
+
+/*
+ * An update event: queued, under way or waiting for the device to come
+ * back counts as an update in progress; any other state ends it.
+ */
+static void
+radiod_track_update(struct radiod *rd, const cJSON *ev)
+{
+	const cJSON	*type, *ieee, *state;
+	const char	*st;
+	uint64_t	 addr;
+
+	type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+	ieee = cJSON_GetObjectItemCaseSensitive(ev, "ieee");
+	state = cJSON_GetObjectItemCaseSensitive(ev, "state");
+	if (!cJSON_IsString(type) || strcmp(type->valuestring, "update") != 0 ||
+	    !cJSON_IsString(ieee) || !cJSON_IsString(state) ||
+	    dev_ieee_parse(ieee->valuestring, &addr) == -1)
+		return;
+	st = state->valuestring;
+	radiod_set_updating(rd, addr, strcmp(st, "queued") == 0 ||
+	    strcmp(st, "updating") == 0 ||
+	    strcmp(st, "waiting for device") == 0);
+}
 
 static void
 radiod_device_event(struct radiod *rd, uint64_t ieee, const char *what)
@@ -70,13 +185,18 @@ radiod_ota_event(const cJSON *ev, void *arg)
 	struct radiod	*rd = arg;
 
 	service_event(rd->sv, ev);
+	radiod_track_update(rd, ev);
 }
 
 static void
 radiod_state_cb(enum adapter_state st, void *arg)
 {
-	(void)arg;
+	struct radiod	*rd = arg;
+
 	log_info("adapter %s", st == ADAPTER_UP ? "up" : "down");
+	if (st == ADAPTER_UP)
+		rd->was_up = 1;
+	radiod_report(rd);
 }
 
 static void
@@ -105,6 +225,7 @@ radiod_seen(struct radiod *rd, uint16_t nwk, uint64_t ieee, int announce)
 	if (is_new) {
 		log_info("device %s joined (0x%04x)", s, nwk);
 		radiod_device_event(rd, ieee, "joined");
+		radiod_report(rd);
 	}
 	reg_save(rd->reg);
 	if (announce)
@@ -146,6 +267,8 @@ radiod_left_cb(uint16_t nwk, uint64_t ieee, void *arg)
 	reg_remove(rd->reg, ieee);
 	reg_save(rd->reg);
 	radiod_device_event(rd, ieee, "left");
+	radiod_set_updating(rd, ieee, 0);
+	radiod_report(rd);
 }
 
 static void
@@ -172,6 +295,7 @@ radiod_signal_cb(evutil_socket_t sig, short ev, void *arg)
 
 	(void)ev;
 	log_info("signal %d: stopping", (int)sig);
+	daemon_stopping();
 	event_base_loopbreak(rd->base);
 }
 
@@ -260,7 +384,7 @@ radiod_main(const struct config *conf)
 	struct radiod	 rd = { 0 };
 	struct config	 own;
 	struct event	*sigterm, *sigint;
-	char		 state[PATH_MAX];
+	char		 state[PATH_MAX], line[DAEMON_STATUS_MAX];
 	int		 n;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -286,6 +410,16 @@ radiod_main(const struct config *conf)
 	if (statedir_check(state) == -1)
 		fatalx("%s cannot keep its state", conf->zotad.user_radio);
 	otas_restore(rd.ota);
+	/*
+	 * Ready once radio.sock listens and the sandbox is in place: calls
+	 * are served from here on, adapter or not. Waiting for the adapter
+	 * would have systemd fail the start after its timeout, and restart
+	 * us over and over, while the adapter is unplugged, although we
+	 * keep looking for it on our own; the status line says how that
+	 * goes.
+	 */
+	radiod_status_line(&rd, line, sizeof(line));
+	daemon_ready("%s", line);
 	event_base_dispatch(rd.base);
 	/* Pending requests call back into the OTA server: free them first. */
 	zclreq_free(rd.z);
@@ -297,5 +431,6 @@ radiod_main(const struct config *conf)
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(rd.base);
+	free(rd.updating);
 	return (0);
 }
