@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "mqttd.h"
 
@@ -61,6 +62,7 @@ mqc_on_connect(struct mosquitto *m, void *arg, int rc)
 		return;
 	}
 	log_info("connected to broker %s", c->conf->server);
+	daemon_status("connected to broker %s", c->conf->server);
 	c->connected = 1;
 	c->backoff = MQC_BACKOFF_MIN;
 	if (c->cbs.connected != NULL)
@@ -126,6 +128,7 @@ mqc_lost(struct mqc *c)
 	if (c->phase == MQC_IDLE || c->phase == MQC_WAITING)
 		return;
 	c->phase = MQC_WAITING;
+	daemon_status("reconnecting to broker %s", c->conf->server);
 	tv.tv_sec = c->backoff;
 	tv.tv_usec = 0;
 	log_debug("reconnecting to %s in %d s", c->conf->server, c->backoff);

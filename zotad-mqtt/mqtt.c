@@ -32,6 +32,7 @@ mqtt_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d, leaving", (int)sig);
+	daemon_stopping();
 	event_base_loopbreak(base);
 }
 
@@ -96,6 +97,14 @@ main(int argc, char *argv[])
 	if (mqconfine_enter() == -1)
 		fatalx("cannot enter the sandbox");
 
+	/*
+	 * Ready once set up and confined, before the first connect: the
+	 * broker may be down or far away, we keep trying on our own, and
+	 * nothing waits for us. Waiting for it would only have systemd
+	 * fail the start and restart us meanwhile. The status line follows
+	 * the broker connection from here.
+	 */
+	daemon_ready("connecting to broker %s", conf->mqtt.server);
 	log_info("ready: broker %s, base topic %s", conf->mqtt.server,
 	    conf->mqtt.base_topic);
 	mqttd_start(d);
