@@ -5,7 +5,10 @@
 # service scores 2.0 or lower in "systemd-analyze security", zotad-fetch
 # serves a real io.zotad.Fetch call on the socket systemd-socket-activate
 # hands it by name, zotad-radio likewise, and "make install DESTDIR=..."
-# puts every file where systemd and man look for it. Prints TAP.
+# puts every file where systemd and man look for it. Each daemon, under
+# its real sandbox, tells a notification socket that it is ready, how it
+# is doing and that it is stopping, as its Type=notify unit expects.
+# Prints TAP.
 
 units="zotad-radio.service zotad-fetch.service zotad-mqtt.service
 zotad-radio.socket zotad-fetch.socket zotad.target"
@@ -17,10 +20,14 @@ tmp=$(mktemp -d)
 fetch_pid=
 radio_pid=
 notify_pid=
+sim_pid=
+mosq_pid=
+mqtt_pid=
 cleanup() {
-	[ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
-	[ -n "$fetch_pid" ] && kill "$fetch_pid" 2>/dev/null
-	[ -n "$radio_pid" ] && kill "$radio_pid" 2>/dev/null
+	for p in $notify_pid $fetch_pid $radio_pid $sim_pid $mosq_pid \
+	    $mqtt_pid; do
+		kill "$p" 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -287,29 +294,80 @@ $user
 EOF
 
 # What systemd's notification socket would hear, as Type=notify needs:
-# the messages received until READY=1, in $tmp/notify.
+# notify_listen NAME records each assignment the daemon sends, one a
+# line, in $tmp/NAME.said, until STOPPING=1 (or a minute went by).
 notify_listen() {
-	python3 - "$tmp/notify.sock" >"$tmp/notify" 2>&1 <<'EOF' &
+	rm -f "$tmp/$1.notify" "$tmp/$1.said"
+	python3 - "$tmp/$1.notify" >"$tmp/$1.said" 2>&1 <<'EOF' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 os.chmod(sys.argv[1], 0o666)	# the daemon may have dropped to nobody
-s.settimeout(30)
+s.settimeout(60)
 try:
 	while True:
-		m = s.recv(4096).decode(errors="replace")
-		print(m, flush=True)
-		if "READY=1" in m.split("\n"):
+		m = s.recv(4096).decode(errors="replace").split("\n")
+		print("\n".join(m), flush=True)
+		if "STOPPING=1" in m:
 			break
 except socket.timeout:
-	print("no READY=1 within 30 seconds")
+	print("nothing more within 60 seconds")
 EOF
 	notify_pid=$!
 	i=0
-	while [ ! -S "$tmp/notify.sock" ] && [ $i -lt 100 ]; do
+	while [ ! -S "$tmp/$1.notify" ] && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
+}
+
+# until_said NAME LINE: wait, at most 30 seconds, until the daemon has
+# sent LINE (a grep -x extended pattern) to NAME's notification socket.
+until_said() {
+	i=0
+	while ! grep -Eqx "$2" "$tmp/$1.said" 2>/dev/null; do
+		[ $i -ge 300 ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# said WHAT NAME LINE: a test that passes once NAME's daemon sent LINE.
+said() {
+	if until_said "$2" "$3"; then
+		ok "$1"
+	else
+		sed 's/^/notify: /' "$tmp/$2.said" >"$tmp/err"
+		not_ok "$1"
+	fi
+}
+
+# notify_done NAME: the daemon has left; so does the listener.
+notify_done() {
+	until_said "$1" "STOPPING=1"
+	kill "$notify_pid" 2>/dev/null
+	wait "$notify_pid" 2>/dev/null
+	notify_pid=
+}
+
+# unit_notify NAME: the unit waits for READY=1 from the main process.
+unit_notify() {
+	grep -qx "Type=notify" "config/systemd/$1.service" &&
+	    grep -qx "NotifyAccess=main" "config/systemd/$1.service"
+}
+
+# stopped WHAT PID LOG: a test that passes when PID leaves with status 0
+# on SIGTERM; LOG is its standard error.
+stopped() {
+	kill "$2" 2>/dev/null
+	wait "$2"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		ok "$1"
+	else
+		sed 's/^/# log: /' "$3" >"$tmp/err"
+		not_ok "$1 (status $rc)"
+	fi
 }
 
 activate() {
@@ -329,12 +387,12 @@ activate() {
 		not_ok "zotadctl makes an image and an override index"
 		return 1
 	fi
-	notify_listen
+	notify_listen fetch
 	# The daemon gets no environment but what -E passes: a sanitizer
 	# build's leak check at exit is forbidden by the sandbox.
 	systemd-socket-activate -l "$tmp/run/fetch.sock" \
 	    -E ASAN_OPTIONS=detect_leaks=0 \
-	    -E NOTIFY_SOCKET="$tmp/notify.sock" \
+	    -E NOTIFY_SOCKET="$tmp/fetch.notify" \
 	    --fdname=fetch.sock zotad-fetch -d -v \
 	    -f "$data/configuration.yaml" 2>"$tmp/fetch.log" &
 	fetch_pid=$!
@@ -403,42 +461,46 @@ assert p['entry']['fileVersion'] == 0x00020000, r" "$tmp/out" \
 		cat "$tmp/out" >>"$tmp/err"
 		not_ok "and answers an unknown method with MethodNotFound"
 	fi
-	wait "$notify_pid"
-	notify_pid=
-	if grep -qx "READY=1" "$tmp/notify" &&
-	    grep -qx "Type=notify" config/systemd/zotad-fetch.service; then
-		ok "zotad-fetch tells systemd it is ready, as its unit expects"
+	if unit_notify zotad-fetch; then
+		said "zotad-fetch tells systemd it is ready, as its unit expects" \
+		    fetch "READY=1"
 	else
-		sed 's/^/# notify: /' "$tmp/notify" >"$tmp/err"
-		not_ok "zotad-fetch tells systemd it is ready, as its unit expects"
+		not_ok "zotad-fetch.service is Type=notify, NotifyAccess=main"
 	fi
-	kill "$fetch_pid" 2>/dev/null
-	wait "$fetch_pid"
-	rc=$?
+	# The upgrade index is on a closed port: the status says so.
+	said "zotad-fetch's status names the upgrade index it cannot fetch" \
+	    fetch "STATUS=upgrade index unavailable: .*127\.0\.0\.1.*"
+	stopped "zotad-fetch leaves cleanly on SIGTERM" "$fetch_pid" \
+	    "$tmp/fetch.log"
 	fetch_pid=
-	if [ "$rc" = 0 ]; then
-		ok "zotad-fetch leaves cleanly on SIGTERM"
-	else
-		sed 's/^/# fetch: /' "$tmp/fetch.log" >"$tmp/err"
-		not_ok "zotad-fetch leaves cleanly on SIGTERM (status $rc)"
-	fi
+	said "zotad-fetch tells systemd it is stopping" fetch "STOPPING=1"
+	notify_done fetch
 fi
 
 # --- socket activation of zotad-radio -------------------------------
 
-# No adapter: zotad-radio keeps looking for its port, and serves
-# radio.sock all the same.
+# radio_activate NAME CONFIGURATION: zotad-radio under
+# systemd-socket-activate, reporting to the listener NAME, started by a
+# first call: ListDevices, whose answer is left in $tmp/out.
+radio_activate() {
+	notify_listen "$1"
+	systemd-socket-activate -l "$tmp/run/radio.sock" \
+	    -E ASAN_OPTIONS=detect_leaks=0 \
+	    -E NOTIFY_SOCKET="$tmp/$1.notify" \
+	    --fdname=radio.sock zotad-radio -d -v -f "$2" \
+	    2>"$tmp/$1.log" &
+	radio_pid=$!
+	ipc_call "$tmp/run/radio.sock" \
+	    '{"method": "io.zotad.Radio.ListDevices"}' >"$tmp/out" 2>"$tmp/err"
+}
+
+# No adapter: zotad-radio keeps looking for its port, serves radio.sock
+# all the same, and is ready for systemd without it.
 radio_conf="$tmp/radio.yaml"
 sed 's/user_fetch:/user_radio:/' "$data/configuration.yaml" >"$radio_conf"
 printf 'serial:\n  port: %s/no-such-tty\n' "$tmp" >>"$radio_conf"
 if have systemd-socket-activate && have python3; then
-	systemd-socket-activate -l "$tmp/run/radio.sock" \
-	    -E ASAN_OPTIONS=detect_leaks=0 \
-	    --fdname=radio.sock zotad-radio -d -v -f "$radio_conf" \
-	    2>"$tmp/radio.log" &
-	radio_pid=$!
-	ipc_call "$tmp/run/radio.sock" \
-	    '{"method": "io.zotad.Radio.ListDevices"}' >"$tmp/out" 2>"$tmp/err"
+	radio_activate radio "$radio_conf"
 	if grep -q '"devices": \[\]' "$tmp/out" &&
 	    grep -q "using socket radio.sock from systemd" "$tmp/radio.log"
 	then
@@ -448,18 +510,102 @@ if have systemd-socket-activate && have python3; then
 		sed 's/^/# radio: /' "$tmp/radio.log" >>"$tmp/err"
 		not_ok "socket-activated zotad-radio serves radio.sock by name"
 	fi
-	kill "$radio_pid" 2>/dev/null
-	wait "$radio_pid"
-	rc=$?
-	radio_pid=
-	if [ "$rc" = 0 ]; then
-		ok "zotad-radio leaves cleanly on SIGTERM"
+	if unit_notify zotad-radio; then
+		said "zotad-radio is ready for systemd without its adapter" \
+		    radio "READY=1"
 	else
-		sed 's/^/# radio: /' "$tmp/radio.log" >"$tmp/err"
-		not_ok "zotad-radio leaves cleanly on SIGTERM (status $rc)"
+		not_ok "zotad-radio.service is Type=notify, NotifyAccess=main"
 	fi
+	said "zotad-radio's status says the adapter is starting, and where" \
+	    radio "STATUS=adapter starting on $tmp/no-such-tty"
+	stopped "zotad-radio leaves cleanly on SIGTERM" "$radio_pid" \
+	    "$tmp/radio.log"
+	radio_pid=
+	said "zotad-radio tells systemd it is stopping" radio "STOPPING=1"
+	notify_done radio
 else
 	skip "systemd-socket-activate or python3 not installed"
+fi
+
+# With zotad-sim as the adapter (its demo network on channel 11, PAN
+# 0x1a62), started first so that a zotad-radio started as root opens
+# the pseudo terminal before it drops: the status follows the adapter
+# up, and lost when the simulator goes.
+sim_conf="$tmp/sim.yaml"
+sed 's/user_fetch:/user_radio:/' "$data/configuration.yaml" >"$sim_conf"
+printf 'serial:\n  port: %s/tty\n' "$tmp" >>"$sim_conf"
+if ! have systemd-socket-activate || ! have python3 || ! have zotad-sim
+then
+	skip "systemd-socket-activate, python3 or zotad-sim missing"
+else
+	zotad-sim --scenario tests/sim/scenarios/demo.json --pty "$tmp/tty" \
+	    >"$tmp/sim.log" 2>&1 &
+	sim_pid=$!
+	i=0
+	while [ ! -e "$tmp/tty" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	radio_activate radio-sim "$sim_conf"
+	said "zotad-radio's status: adapter up, with its channel and PAN" \
+	    radio-sim "STATUS=adapter up: channel 11, PAN 0x1a62, [0-9]+ .*"
+	kill "$sim_pid"
+	wait "$sim_pid" 2>/dev/null
+	sim_pid=
+	said "zotad-radio's status: adapter lost when the simulator goes" \
+	    radio-sim "STATUS=adapter lost.*"
+	stopped "zotad-radio with an adapter leaves cleanly on SIGTERM" \
+	    "$radio_pid" "$tmp/radio-sim.log"
+	radio_pid=
+	said "and tells systemd it is stopping" radio-sim "STOPPING=1"
+	notify_done radio-sim
+fi
+
+# --- zotad-mqtt -----------------------------------------------------
+
+# zotad-mqtt has no socket of its own: started as systemd would start
+# it, against a private mosquitto on a free loopback port. The status
+# follows the broker: connected, then reconnecting once it is gone.
+mosquitto=$(command -v mosquitto || command -v /usr/sbin/mosquitto)
+if [ -z "$mosquitto" ] || ! have python3; then
+	skip "mosquitto or python3 not installed"
+else
+	mport=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mport" \
+	    >"$tmp/mosquitto.conf"
+	printf 'persistence false\n' >>"$tmp/mosquitto.conf"
+	"$mosquitto" -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+	mosq_pid=$!
+	broker="mqtt://127.0.0.1:$mport"
+	mqtt_conf="$tmp/mqtt.yaml"
+	sed 's/user_fetch:/user_mqtt:/' "$data/configuration.yaml" \
+	    >"$mqtt_conf"
+	printf 'mqtt:\n  server: %s\n' "$broker" >>"$mqtt_conf"
+	notify_listen mqtt
+	env ASAN_OPTIONS=detect_leaks=0 NOTIFY_SOCKET="$tmp/mqtt.notify" \
+	    zotad-mqtt -d -v -f "$mqtt_conf" 2>"$tmp/mqtt.log" &
+	mqtt_pid=$!
+	if unit_notify zotad-mqtt; then
+		said "zotad-mqtt tells systemd it is ready, as its unit expects" \
+		    mqtt "READY=1"
+	else
+		not_ok "zotad-mqtt.service is Type=notify, NotifyAccess=main"
+	fi
+	said "zotad-mqtt's status: connected to the broker" \
+	    mqtt "STATUS=connected to broker $broker"
+	kill "$mosq_pid"
+	wait "$mosq_pid" 2>/dev/null
+	mosq_pid=
+	said "zotad-mqtt's status: reconnecting once the broker is gone" \
+	    mqtt "STATUS=reconnecting to broker $broker"
+	stopped "zotad-mqtt leaves cleanly on SIGTERM" "$mqtt_pid" \
+	    "$tmp/mqtt.log"
+	mqtt_pid=
+	said "zotad-mqtt tells systemd it is stopping" mqtt "STOPPING=1"
+	notify_done mqtt
 fi
 
 tap_end
