@@ -2,10 +2,10 @@
 #
 # Shell functions for the scripts that start zotad with a private broker
 # and zotad-sim: make run (scripts/run.sh), the benchmarks in
-# tests/bench/ and the zigbee2mqtt interop check. Sourced, after setting
-# me (the name messages start with) and bin (where the programs are);
-# pids lists the processes started, for stop_pids. Run from the
-# repository root.
+# tests/bench/, the zigbee2mqtt interop check and tests/test_e2e.sh.
+# Sourced, after setting me (the name messages start with) and bin
+# (where the programs are); pids lists the processes started, for
+# stop_pids. Run from the repository root.
 
 # say WORDS: a message on stderr, with the script's name.
 say() {

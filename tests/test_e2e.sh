@@ -12,8 +12,6 @@
 : "${BUILD:=build}"
 bin="$PWD/$BUILD/bin"
 tmp=$(mktemp -d /tmp/zotad-e2e.XXXXXX)
-n=0
-failed=0
 pids=""
 T=zt		# base topic
 OTA=$T/bridge/request/device/ota_update
@@ -21,39 +19,14 @@ RSP=$T/bridge/response/device/ota_update
 LAMP=0x00124b00e2e00001
 CURRENT=0x00124b00e2e00002
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -s "$tmp/why" ] && sed 's/^/# /' "$tmp/why"
-	: >"$tmp/why"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-}
-
-# check WHAT COMMAND...: one test, passing when COMMAND succeeds.
-check() {
-	what=$1
-	shift
-	: >"$tmp/why"
-	if "$@" >>"$tmp/why" 2>&1; then ok "$what"; else not_ok "$what"; fi
-}
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
+# What the command a test ran said; emptied by each success.
+tap_why="$tmp/why"
+tap_fresh=1
 
 cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	stop_pids
 	if [ -n "$ZOTAD_KEEP_TEST_DIR" ]; then
 		echo "# kept $tmp"
 	else
@@ -161,29 +134,6 @@ elif cmd == "wait":
     sys.exit(1)
 EOF
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-port_open() {
-	python3 -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
-}
-
-# until SECONDS COMMAND...: run COMMAND until it succeeds.
-until_ok() {
-	t=$(($1 * 10))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		t=$((t - 1))
-		[ $t -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
 # spawn NAME COMMAND...: a background process, its output in NAME.log.
 spawn() {
 	name=$1
@@ -233,6 +183,8 @@ list_msgs() {
 	python3 "$tmp/mq.py" list "$tmp/mqtt.jsonl" "$1" "$2"
 }
 
+# sim_ctl COMMAND: one line to zotad-sim's control socket, its answer
+# printed; unlike lib.sh's, an answer in JSON (show) is a success too.
 sim_ctl() {
 	python3 "$tmp/sim.py" ctl "$tmp/sim.ctl" "$1"
 }
@@ -261,14 +213,11 @@ request() {
 
 mkdir -p "$tmp/data" "$tmp/www" "$tmp/state" "$tmp/cache" "$tmp/run"
 chmod 755 "$tmp"
-if [ "$(id -u)" = 0 ]; then
-	chown nobody "$tmp/state" "$tmp/cache" "$tmp/run"
-	users="  user_radio: nobody
-  user_fetch: nobody
-  user_mqtt: nobody"
-else
-	users=""
-fi
+users=$(zotad_users "$tmp/state" "$tmp/cache" "$tmp/run") || {
+	echo "not ok 1 - the state, cache and run dirs are not nobody's"
+	echo "1..1"
+	exit 1
+}
 mport=$(free_port)
 hport=$(free_port)
 while [ "$hport" = "$mport" ]; do hport=$(free_port); done
@@ -445,11 +394,7 @@ $users
 EOF
 conf="$tmp/data/configuration.yaml"
 
-cat >"$tmp/mosquitto.conf" <<EOF
-listener $mport 127.0.0.1
-allow_anonymous true
-persistence false
-EOF
+mosquitto_conf "$tmp/mosquitto.conf" "$mport"
 
 # Start everything, each waited for.
 spawn mosquitto mosquitto -c "$tmp/mosquitto.conf"
@@ -459,7 +404,7 @@ spawn sim "$bin/zotad-sim" --scenario "$tmp/scenario.json" \
 until_ok 10 port_open "$mport" && until_ok 10 port_open "$hport" &&
     until_ok 10 test -S "$tmp/sim.ctl" || {
 	not_ok "mosquitto, the HTTP server or zotad-sim did not start"
-	echo "1..$n"
+	tap_end
 	exit 1
 }
 # The recorder, once the broker listens; it is in once it sees its probe.
@@ -469,7 +414,7 @@ pids="$! $pids"
 until_ok 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $mport -t e2e/probe \
     -m x && grep -q e2e/probe '$tmp/mqtt.jsonl'" || {
 	not_ok "mosquitto_sub records: $(cat "$tmp/sub.log")"
-	echo "1..$n"
+	tap_end
 	exit 1
 }
 export ASAN_OPTIONS=detect_leaks=0
@@ -478,8 +423,8 @@ fetch_ready
 spawn radio "$bin/zotad-radio" -d -v -f "$conf"
 until_ok 10 test -S "$tmp/run/radio.sock"
 spawn mqtt "$bin/zotad-mqtt" -d -v -f "$conf"
-wait_msg 0 10 "$T/bridge/state" 'j["state"] == "online"' >"$tmp/why"
-check "the three daemons start and zotad-mqtt is online" test $? -eq 0
+check "the three daemons start and zotad-mqtt is online" \
+    wait_msg 0 10 "$T/bridge/state" 'j["state"] == "online"'
 
 m=$(mark)
 for d in $names; do
@@ -577,16 +522,25 @@ check "update/downgrade takes the lamp back" request update/downgrade \
     'j["status"] == "ok" and j["data"]["to"]["file_version"] ==
      0x01000000' 60
 
+# scheduled FROM NAME: a message since FROM says NAME is scheduled.
+scheduled() {
+	wait_msg "$1" 20 "$T/$2" 'j["update"]["state"] == "scheduled"'
+}
+
+# installs_on_query FROM NAME VERSION: NAME's own query starts its
+# scheduled update, which ends, since FROM, with VERSION installed.
+installs_on_query() {
+	sim_ctl "query $2" >/dev/null
+	wait_msg "$1" 60 "$T/$2" 'j["update"]["state"] == "idle" and
+	    j["update"]["installed_version"] == '"$3"
+}
+
 # Schedule, then the sleepy remote's own query.
 m=$(mark)
 check "schedule the remote" request schedule remote 'j["status"] == "ok"'
-check "the remote is scheduled" wait_msg "$m" 10 "$T/remote" \
-    'j["update"]["state"] == "scheduled"'
-sim_ctl "query remote" >/dev/null
+check "the remote is scheduled" scheduled "$m" remote
 check "its own query starts the update, which ends on the new version" \
-    wait_msg "$m" 60 "$T/remote" \
-    'j["update"]["state"] == "idle" and
-     j["update"]["installed_version"] == 0x00100000'
+    installs_on_query "$m" remote 0x00100000
 
 # A silent device and a device that aborts.
 check "a device that goes silent fails the update" request update silent \
@@ -680,13 +634,9 @@ check "schedule with a url: the response names the url" request schedule \
     \"transaction\": 3}" \
     'j["status"] == "ok" and j["transaction"] == 3 and
      j["data"] == {"id": "schedurl", "url": "'"$url"'/schedurl-2.ota"}'
-check "the device is scheduled" wait_msg "$m" 10 "$T/schedurl" \
-    'j["update"]["state"] == "scheduled"'
-sim_ctl "query schedurl" >/dev/null
+check "the device is scheduled" scheduled "$m" schedurl
 check "its own query installs the image from that url" \
-    wait_msg "$m" 60 "$T/schedurl" \
-    'j["update"]["state"] == "idle" and
-     j["update"]["installed_version"] == 0x02000000'
+    installs_on_query "$m" schedurl 0x02000000
 check "zotad-fetch downloaded it" grep -q 'GET /schedurl-2.ota' \
     "$tmp/httpd.log"
 
@@ -712,9 +662,8 @@ m=$(mark)
 e=$(evmark)
 pub "$OTA/update" "{\"id\": \"crashy\", \"url\": \"$url/crashy-2.ota\",
     \"image_block_response_delay\": 100}"
-wait_ev "$e" 30 '{"ev": "block", "dev": "crashy", "offset": 1024}' \
-    >"$tmp/why"
-check "crashy's transfer is under way" test $? -eq 0
+check "crashy's transfer is under way" wait_ev "$e" 30 \
+    '{"ev": "block", "dev": "crashy", "offset": 1024}'
 kill -KILL "$pid_radio"
 wait "$pid_radio" 2>/dev/null
 spawn radio "$bin/zotad-radio" -d -v -f "$conf"
@@ -728,13 +677,10 @@ r = json.load(sys.stdin)
 assert [x[\"status\"] for x in r] == [\"ok\"], r
 assert r[0][\"data\"][\"to\"][\"file_version\"] == 0x02000000, r'"
 check "the restarted zotad-radio still has the schedule with its image" \
-    wait_msg "$m" 20 "$T/schedhex" 'j["update"]["state"] == "scheduled"'
+    scheduled "$m" schedhex
 m=$(mark)
-sim_ctl "query schedhex" >/dev/null
 check "the device's own query installs the kept image" \
-    wait_msg "$m" 60 "$T/schedhex" \
-    'j["update"]["state"] == "idle" and
-     j["update"]["installed_version"] == 0x02000000'
+    installs_on_query "$m" schedhex 0x02000000
 check "the kept image is removed once the schedule is done" \
     test ! -e "$kept"
 
@@ -839,9 +785,8 @@ e=$(evmark)
 pub "$OTA/update" "{\"id\": \"cutoff\", \"url\": \"$url/cutoff-2.ota\",
     \"image_block_response_delay\": 100,
     \"image_block_request_timeout\": 10000}"
-wait_ev "$e" 30 '{"ev": "block", "dev": "cutoff", "offset": 1024}' \
-    >"$tmp/why"
-check "cutoff's transfer is under way" test $? -eq 0
+check "cutoff's transfer is under way" wait_ev "$e" 30 \
+    '{"ev": "block", "dev": "cutoff", "offset": 1024}'
 kill -KILL "$pid_radio"
 wait "$pid_radio" 2>/dev/null
 check "a zotad-radio that stays away: the update was interrupted" \
@@ -866,5 +811,4 @@ if [ $failed -ne 0 ]; then
 		tail -n 30 "$tmp/$l.log" | sed 's/^/# /'
 	done
 fi
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end
