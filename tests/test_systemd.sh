@@ -321,20 +321,23 @@ EOF
 	done
 }
 
-# until_said NAME LINE: wait, at most 30 seconds, until the daemon has
-# sent LINE (a grep -x extended pattern) to NAME's notification socket.
+# until_said NAME LINE [FROM]: wait, at most 30 seconds, until the
+# daemon has sent LINE (a grep -x extended pattern) to NAME's
+# notification socket, after the first FROM lines it sent (0).
 until_said() {
 	i=0
-	while ! grep -Eqx "$2" "$tmp/$1.said" 2>/dev/null; do
+	while ! tail -n +"$((${3:-0} + 1))" "$tmp/$1.said" 2>/dev/null |
+	    grep -Eqx "$2"; do
 		[ $i -ge 300 ] && return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
 }
 
-# said WHAT NAME LINE: a test that passes once NAME's daemon sent LINE.
+# said WHAT NAME LINE [FROM]: a test that passes once NAME's daemon
+# sent LINE (after its first FROM lines).
 said() {
-	if until_said "$2" "$3"; then
+	if until_said "$2" "$3" "$4"; then
 		ok "$1"
 	else
 		sed 's/^/notify: /' "$tmp/$2.said" >"$tmp/err"
@@ -527,33 +530,72 @@ else
 	skip "systemd-socket-activate or python3 not installed"
 fi
 
-# With zotad-sim as the adapter (its demo network on channel 11, PAN
-# 0x1a62), started first so that a zotad-radio started as root opens
-# the pseudo terminal before it drops: the status follows the adapter
-# up, and lost when the simulator goes.
+# With zotad-sim as the adapter, started first so that a zotad-radio
+# started as root opens the pseudo terminal before it drops. A blank
+# adapter: zotad-radio forms the configured network, and the status
+# says so with its channel and PAN, counts the device that joins,
+# shows an update while it runs (once, not with every block), and says
+# the adapter is lost when the simulator goes.
 sim_conf="$tmp/sim.yaml"
 sed 's/user_fetch:/user_radio:/' "$data/configuration.yaml" >"$sim_conf"
-printf 'serial:\n  port: %s/tty\n' "$tmp" >>"$sim_conf"
+printf 'serial:\n  port: %s/tty\nadvanced:\n  channel: 15\n' "$tmp" \
+    >>"$sim_conf"
+printf '  pan_id: 0x2b3c\n' >>"$sim_conf"
+plug=0x00124b00beef0101
+up="adapter up: channel 15, PAN 0x2b3c"
+
+# sim_ctl COMMAND: one command on the simulator's control socket.
+sim_ctl() {
+	python3 - "$tmp/sim.ctl" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+r = s.makefile().readline().strip()
+sys.exit(0 if r == "ok" else r)
+EOF
+}
+
 if ! have systemd-socket-activate || ! have python3 || ! have zotad-sim
 then
 	skip "systemd-socket-activate, python3 or zotad-sim missing"
 else
-	zotad-sim --scenario tests/sim/scenarios/demo.json --pty "$tmp/tty" \
-	    >"$tmp/sim.log" 2>&1 &
+	zotad-sim --scenario tests/sim/scenarios/blank.json --pty "$tmp/tty" \
+	    --control "$tmp/sim.ctl" >"$tmp/sim.log" 2>&1 &
 	sim_pid=$!
 	i=0
-	while [ ! -e "$tmp/tty" ] && [ $i -lt 100 ]; do
+	while [ ! -S "$tmp/sim.ctl" ] && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	radio_activate radio-sim "$sim_conf"
 	said "zotad-radio's status: adapter up, with its channel and PAN" \
-	    radio-sim "STATUS=adapter up: channel 11, PAN 0x1a62, [0-9]+ .*"
+	    radio-sim "STATUS=$up, 0 devices"
+	sim_ctl "join plug" 2>"$tmp/err"
+	said "zotad-radio's status counts the device that joined" \
+	    radio-sim "STATUS=$up, 1 device"
+	zotadctl image make --manufacturer-code 0x1234 --image-type 0x0301 \
+	    --file-version 0x03020000 --size 2048 "$tmp/plug.ota" >/dev/null
+	from=$(wc -l <"$tmp/radio-sim.said")
+	zotadctl update --socket "$tmp/run/radio.sock" --image \
+	    "$tmp/plug.ota" "$plug" >"$tmp/err" 2>&1
+	said "zotad-radio's status shows the update while it runs" \
+	    radio-sim "STATUS=$up, 1 device; 1 update in progress" "$from"
+	said "and no update once it is done" \
+	    radio-sim "STATUS=$up, 1 device" "$from"
+	changes=$(tail -n +"$((from + 1))" "$tmp/radio-sim.said" |
+	    grep -c STATUS=)
+	if [ "$changes" = 2 ]; then
+		ok "the status changed twice for the update, not at each block"
+	else
+		sed 's/^/notify: /' "$tmp/radio-sim.said" >"$tmp/err"
+		not_ok "the status changed twice for the update, not $changes"
+	fi
 	kill "$sim_pid"
 	wait "$sim_pid" 2>/dev/null
 	sim_pid=
 	said "zotad-radio's status: adapter lost when the simulator goes" \
-	    radio-sim "STATUS=adapter lost.*"
+	    radio-sim "STATUS=adapter lost, starting it again"
 	stopped "zotad-radio with an adapter leaves cleanly on SIGTERM" \
 	    "$radio_pid" "$tmp/radio-sim.log"
 	radio_pid=
