@@ -81,6 +81,13 @@ static const struct ipc_param_spec sv_permit_spec[] = {
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 
+/* What an Update or a Schedule names: the device, and its own image. */
+struct sv_target {
+	uint64_t	 ieee;
+	uint8_t		*img;	/* NULL when the call gave none */
+	size_t		 len;
+};
+
 /* A PermitJoin through one device, waiting for the device's answer. */
 struct sv_permit {
 	struct ipc_call	*call;	/* NULL once the caller left */
@@ -299,25 +306,32 @@ sv_image(struct service *sv, struct ipc_call *call, const cJSON *params,
 	return (0);
 }
 
+/* The device and the caller's own image; -1 replied. */
+static int
+sv_target(struct service *sv, struct ipc_call *call, const cJSON *params,
+    struct sv_target *t)
+{
+	if (sv_device(sv, call, params, &t->ieee) == -1)
+		return (-1);
+	return (sv_image(sv, call, params, &t->img, &t->len));
+}
+
 static void
 sv_update(struct ipc_call *call, const cJSON *params, void *arg)
 {
 	struct service		*sv = arg;
 	struct otas_opts	 o;
-	uint64_t		 ieee;
-	uint8_t			*img;
-	size_t			 len;
+	struct sv_target	 t;
 	const char		*error;
 	char			 msg[SERVICE_MSG_LEN];
 	int			 rv;
 
-	if (sv_device(sv, call, params, &ieee) == -1 ||
-	    sv_image(sv, call, params, &img, &len) == -1)
+	if (sv_target(sv, call, params, &t) == -1)
 		return;
 	sv_opts(params, &o);
-	rv = otas_update(sv->ota, ieee, img, len, &o, sv_done_cb, call,
+	rv = otas_update(sv->ota, t.ieee, t.img, t.len, &o, sv_done_cb, call,
 	    &error, msg, sizeof(msg));
-	free(img);
+	free(t.img);
 	if (rv == -1) {
 		sv_error(call, error, msg);
 		return;
@@ -349,31 +363,28 @@ sv_schedule(struct ipc_call *call, const cJSON *params, void *arg)
 	struct otas_source	 src;
 	struct ipc_param_error	 both = { "url",
 				    "cannot be given with an image" };
-	uint64_t		 ieee;
-	uint8_t			*img;
-	size_t			 len;
+	struct sv_target	 t;
 	const char		*error;
 	char			 msg[SERVICE_MSG_LEN];
 	int			 rv;
 
-	if (sv_device(sv, call, params, &ieee) == -1 ||
-	    sv_image(sv, call, params, &img, &len) == -1)
+	if (sv_target(sv, call, params, &t) == -1)
 		return;
 	src.url = ipc_param_string(params, "url", NULL);
-	src.image = img;
-	src.len = len;
-	if (src.url != NULL && img != NULL) {
-		free(img);
+	src.image = t.img;
+	src.len = t.len;
+	if (src.url != NULL && t.img != NULL) {
+		free(t.img);
 		ipc_call_invalid(call, &both);
 		return;
 	}
-	rv = otas_schedule(sv->ota, ieee, ipc_param_bool(params, "downgrade",
-	    0), &src, &error, msg, sizeof(msg));
-	free(img);
+	rv = otas_schedule(sv->ota, t.ieee, ipc_param_bool(params,
+	    "downgrade", 0), &src, &error, msg, sizeof(msg));
+	free(t.img);
 	if (rv == -1)
 		sv_error(call, error, msg);
 	else
-		sv_schedule_reply(sv, call, ieee);
+		sv_schedule_reply(sv, call, t.ieee);
 }
 
 static void

@@ -1259,14 +1259,16 @@ zs_zdo_srsp_cb(const struct mt_frame *f, void *arg)
 	free(z);
 }
 
+/*
+ * The ZDO request CMD, REQ being its whole body, whose answer node NWK
+ * sends as the AREQ CMD | 0x80 with its address first; CB gets it, or
+ * NULL when it does not come.
+ */
 static int
-zs_zdo(struct adapter *a, uint16_t nwk, uint8_t cmd, const uint8_t *body,
-    size_t len, adapter_zdo_cb *cb, void *arg)
+zs_zdo_request(struct zstack *zs, uint16_t nwk, uint8_t cmd,
+    const uint8_t *req, size_t len, adapter_zdo_cb *cb, void *arg)
 {
-	struct zstack	*zs = (struct zstack *)a;
 	struct zs_zdo	*z;
-	uint8_t		 buf[64];
-	struct bwr	 w;
 
 	if (zs->step != ZS_RUNNING || (z = calloc(1, sizeof(*z))) == NULL)
 		return (-1);
@@ -1274,18 +1276,31 @@ zs_zdo(struct adapter *a, uint16_t nwk, uint8_t cmd, const uint8_t *body,
 	z->nwk = nwk;
 	z->cb = cb;
 	z->arg = arg;
-	bwr_init(&w, buf, sizeof(buf));
-	bwr_u16(&w, nwk);
-	bwr_bytes(&w, body, len);
 	z->waiter = mtr_wait(zs->mtr, MT_SUBSYS_ZDO, cmd | 0x80, zs_match_zdo,
 	    z, ZS_ZDO_TIMEOUT_MS, zs_zdo_rsp_cb, z);
-	if (w.err || z->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_ZDO,
-	    cmd, buf, w.len, 0, zs_zdo_srsp_cb, z) == -1) {
+	if (z->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_ZDO, cmd, req,
+	    len, 0, zs_zdo_srsp_cb, z) == -1) {
 		mtr_wait_cancel(z->waiter);
 		free(z);
 		return (-1);
 	}
 	return (0);
+}
+
+static int
+zs_zdo(struct adapter *a, uint16_t nwk, uint8_t cmd, const uint8_t *body,
+    size_t len, adapter_zdo_cb *cb, void *arg)
+{
+	uint8_t		 buf[64];
+	struct bwr	 w;
+
+	bwr_init(&w, buf, sizeof(buf));
+	bwr_u16(&w, nwk);
+	bwr_bytes(&w, body, len);
+	if (w.err)
+		return (-1);
+	return (zs_zdo_request((struct zstack *)a, nwk, cmd, buf, w.len, cb,
+	    arg));
 }
 
 static void
@@ -1317,27 +1332,11 @@ static int
 zs_permit_join_at(struct adapter *a, uint16_t nwk, uint8_t seconds,
     adapter_zdo_cb *cb, void *arg)
 {
-	struct zstack	*zs = (struct zstack *)a;
-	struct zs_zdo	*z;
 	uint8_t		 buf[5] = { 0x02, nwk & 0xFF, nwk >> 8, seconds,
 			    1 };
 
-	if (zs->step != ZS_RUNNING || (z = calloc(1, sizeof(*z))) == NULL)
-		return (-1);
-	z->zs = zs;
-	z->nwk = nwk;
-	z->cb = cb;
-	z->arg = arg;
-	z->waiter = mtr_wait(zs->mtr, MT_SUBSYS_ZDO, ZDO_PERMIT_JOIN_REQ |
-	    0x80, zs_match_zdo, z, ZS_ZDO_TIMEOUT_MS, zs_zdo_rsp_cb, z);
-	if (z->waiter == NULL || mtr_sreq(zs->mtr, MT_SUBSYS_ZDO,
-	    ZDO_PERMIT_JOIN_REQ, buf, sizeof(buf), 0, zs_zdo_srsp_cb, z) ==
-	    -1) {
-		mtr_wait_cancel(z->waiter);
-		free(z);
-		return (-1);
-	}
-	return (0);
+	return (zs_zdo_request((struct zstack *)a, nwk, ZDO_PERMIT_JOIN_REQ,
+	    buf, sizeof(buf), cb, arg));
 }
 
 static size_t
