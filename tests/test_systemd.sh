@@ -206,7 +206,12 @@ else
 		not_ok "tmpfiles.d makes the state, cache, run and config dirs"
 	fi
 	# Each daemon's state dir is its user's alone: uid, gid and mode.
+	# Only root can give files away, so others see their own uid.
 	for d in radio fetch; do
+		if [ "$(id -u)" != 0 ]; then
+			skip "zotad-$d's state dir owner: needs root"
+			continue
+		fi
 		want=$(awk -F: -v u="zotad-$d" '$1 == u { print $3 ":" $4 }' \
 		    "$tmp/sys/etc/passwd")
 		got=$(stat -c %u:%g "$tmp/sys/var/lib/zotad/$d")
