@@ -410,30 +410,7 @@ activate() {
 # The varlink client: one NUL-terminated call on socket $1, the reply
 # printed as JSON.
 ipc_call() {
-	python3 - "$1" "$2" <<'EOF'
-import json, socket, sys, time
-path, call = sys.argv[1], sys.argv[2]
-deadline = time.time() + 20
-while True:
-	try:
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-		s.connect(path)
-		break
-	except OSError:
-		s.close()
-		if time.time() > deadline:
-			raise
-		time.sleep(0.1)
-s.settimeout(30)
-s.sendall(call.encode() + b"\0")
-buf = b""
-while b"\0" not in buf:
-	chunk = s.recv(65536)
-	if not chunk:
-		sys.exit("connection closed before a reply")
-	buf += chunk
-print(json.dumps(json.loads(buf[:buf.index(b"\0")].decode())))
-EOF
+	python3 "$(dirname "$0")/ipc_call.py" "$1" "$2"
 }
 
 device='{"ieee": "0x00124b0000000001", "manufacturerCode": 4660,
