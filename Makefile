@@ -161,9 +161,10 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
 # zotad-fetch's service test runs its own HTTP server.
 $(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
 
-# The tests that run the real programs together share one harness.
+# The tests that run the real programs together share one harness; the
+# others listed take from it a free port, an OTA image or a scratch dir.
 SUITE_TESTS	= faults load hostile_mqtt hostile_zcl sandbox_daemons mqtt \
-		  radio_mt_hostile
+		  radio_mt_hostile radio_sim sim sim_ota atomicfile statedir
 $(SUITE_TESTS:%=$(BUILD)/tests/test_%): $(BUILD)/tests/suite.o \
     $(BUILD)/tests/httpd/testhttpd.o
 

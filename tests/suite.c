@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -224,6 +225,40 @@ suite_free_port(void)
 	return (port);
 }
 
+int
+suite_scratch_dir(char *dir, size_t len, const char *name)
+{
+	const char	*tmp = getenv("TMPDIR");
+	int		 n = -1;
+
+	if (tmp != NULL && *tmp != '\0')
+		n = snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
+	if (n < 0 || (size_t)n >= len)
+		n = snprintf(dir, len, "/tmp/%s.XXXXXX", name);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (mkdtemp(dir) == NULL ? -1 : 0);
+}
+
+static int
+suite_remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return (remove(path));
+}
+
+void
+suite_remove_tree(const char *dir)
+{
+	/* Depth first, so that each directory is empty when its turn comes. */
+	nftw(dir, suite_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Wait for a while: with the client running, so that nothing is missed. */
 static void
 suite_idle(void)
@@ -336,19 +371,30 @@ suite_teardown(void **state)
  * What runs: the HTTP server, the broker, the simulator, the daemons.
  */
 
-void
-suite_make_image(size_t size, int seed)
+uint8_t *
+suite_ota_image(uint16_t manuf, uint16_t type, uint32_t version,
+    uint32_t size, uint32_t seed, size_t *len)
 {
 	struct ota_make_params	 p;
+	uint8_t			*buf;
 
 	memset(&p, 0, sizeof(p));
-	p.manufacturer_code = SUITE_MANUF;
-	p.image_type = SUITE_TYPE;
-	p.file_version = SUITE_NEW;
+	p.manufacturer_code = manuf;
+	p.image_type = type;
+	p.file_version = version;
 	p.stack_version = OTA_STACK_PRO;
 	p.total_size = size;
 	p.seed = seed;
-	assert_int_equal(ota_make(&p, &suite.image, &suite.image_len), 0);
+	assert_int_equal(ota_make(&p, &buf, len), 0);
+	assert_int_equal(*len, size);
+	return (buf);
+}
+
+void
+suite_make_image(size_t size, int seed)
+{
+	suite.image = suite_ota_image(SUITE_MANUF, SUITE_TYPE, SUITE_NEW,
+	    (uint32_t)size, (uint32_t)seed, &suite.image_len);
 	suite_write("expected.ota", suite.image, suite.image_len);
 }
 

@@ -21,6 +21,10 @@
  * suite_prepare, sets what it wants in suite, writes its scenario.json
  * and database.db, starts what it needs and ends with suite_teardown.
  * ZOTAD_KEEP_TEST_DIR in the environment keeps the scratch directory.
+ *
+ * A free port, an OTA image, a scratch directory of one's own and the
+ * removal of a tree need no harness: other tests link this file for
+ * them alone.
  */
 
 #include <sys/types.h>
@@ -112,6 +116,13 @@ double	suite_now(void);
 void	suite_nap(int ms);
 /* A loopback TCP port nobody listens on now. */
 int	suite_free_port(void);
+/*
+ * A fresh directory NAME.XXXXXX in $TMPDIR, or in /tmp when TMPDIR is
+ * not set or too long for DIR (LEN bytes); 0, or -1 with errno set.
+ */
+int	suite_scratch_dir(char *dir, size_t len, const char *name);
+/* Remove DIR and everything in it, following no symbolic link. */
+void	suite_remove_tree(const char *dir);
 
 /*
  * Wait until PATH holds NEEDLE on COUNT lines (exists, for a NULL
@@ -121,6 +132,12 @@ int	suite_free_port(void);
 int	suite_wait_file(const char *path, const char *needle, int count,
 	    pid_t pid);
 
+/*
+ * An OTA image of SIZE bytes with these header fields, made by ota_make
+ * from SEED; free it with free().
+ */
+uint8_t	*suite_ota_image(uint16_t manuf, uint16_t type, uint32_t version,
+	    uint32_t size, uint32_t seed, size_t *len);
 /* An OTA image of SIZE bytes from SEED, kept in suite and expected.ota. */
 void	suite_make_image(size_t size, int seed);
 /* The HTTP server: index.json lists the image, index1.json nothing. */

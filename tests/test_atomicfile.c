@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "child.h"
 #include "log.h"
 #include "priv.h"
+#include "suite.h"
 #include "util.h"
 
 #define CHILD_SKIP	77	/* exit code: the case cannot run here */
@@ -40,25 +40,12 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return (remove(path));
-}
-
-static int
 setup(void **state)
 {
 	struct fixture	*fx = calloc(1, sizeof(*fx));
-	const char	*tmpdir = getenv("TMPDIR");
 
-	if (fx == NULL)
-		return (-1);
-	snprintf(fx->dir, sizeof(fx->dir), "%s/test_atomicfile.XXXXXX",
-	    tmpdir != NULL && strlen(tmpdir) < 32 ? tmpdir : "/tmp");
-	if (mkdtemp(fx->dir) == NULL)
+	if (fx == NULL || suite_scratch_dir(fx->dir, sizeof(fx->dir),
+	    "test_atomicfile") == -1)
 		return (-1);
 	snprintf(fx->path, sizeof(fx->path), "%s/state.json", fx->dir);
 	*state = fx;
@@ -71,7 +58,7 @@ teardown(void **state)
 	struct fixture	*fx = *state;
 
 	chmod(fx->dir, 0700);
-	nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	suite_remove_tree(fx->dir);
 	free(fx);
 	return (0);
 }

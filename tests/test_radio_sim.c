@@ -37,8 +37,8 @@
 
 #include "ipc.h"
 #include "ipc_catalogue.h"
-#include "otafile.h"
 #include "priv.h"
+#include "suite.h"
 #include "util.h"
 
 #define NOBODY		65534
@@ -409,19 +409,11 @@ static char *
 make_image(const char *name, uint16_t manuf, uint16_t type, uint32_t version,
     uint32_t size)
 {
-	struct ota_make_params	 p;
-	uint8_t			*buf;
-	size_t			 len;
-	char			 path[128], *hex;
+	uint8_t	*buf;
+	size_t	 len;
+	char	 path[128], *hex;
 
-	memset(&p, 0, sizeof(p));
-	p.manufacturer_code = manuf;
-	p.image_type = type;
-	p.file_version = version;
-	p.stack_version = OTA_STACK_PRO;
-	p.total_size = size;
-	p.seed = version;
-	assert_int_equal(ota_make(&p, &buf, &len), 0);
+	buf = suite_ota_image(manuf, type, version, size, version, &len);
 	fx_path(path, sizeof(path), name);
 	write_file(path, buf, len);
 	hex = malloc(2 * len + 1);

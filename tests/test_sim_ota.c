@@ -24,6 +24,7 @@
 
 #include "mt.h"
 #include "otafile.h"
+#include "suite.h"
 #include "util.h"
 #include "sim/host/simhost.c"
 
@@ -345,24 +346,13 @@ srv_init(struct srv *s, struct simhost *h, const uint8_t *img, uint32_t len)
 	assert_int_equal(rsp.data[0], 0);
 }
 
+/* An image whose content follows its version and size. */
 static uint8_t *
 make_image(uint16_t manuf, uint16_t type, uint32_t version, uint32_t size,
     size_t *len)
 {
-	struct ota_make_params	 p;
-	uint8_t			*buf;
-
-	memset(&p, 0, sizeof(p));
-	p.manufacturer_code = manuf;
-	p.image_type = type;
-	p.file_version = version;
-	p.stack_version = OTA_STACK_PRO;
-	p.total_size = size;
-	p.header_string = "zotad-sim test image";
-	p.seed = version ^ size;
-	assert_int_equal(ota_make(&p, &buf, len), 0);
-	assert_int_equal(*len, size);
-	return (buf);
+	return (suite_ota_image(manuf, type, version, size, version ^ size,
+	    len));
 }
 
 /* The verification event of DEV must be ok with the image's SHA-512. */

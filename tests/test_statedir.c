@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "log.h"
 #include "priv.h"
 #include "statedir.h"
+#include "suite.h"
 #include "util.h"
 
 /* What an earlier version of zotad-radio kept in the state dir itself. */
@@ -36,23 +36,12 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return (remove(path));
-}
-
-static int
 setup(void **state)
 {
 	struct fixture	*fx = calloc(1, sizeof(*fx));
 
-	if (fx == NULL)
-		return (-1);
-	snprintf(fx->top, sizeof(fx->top), "/tmp/test_statedir.XXXXXX");
-	if (mkdtemp(fx->top) == NULL || chmod(fx->top, 0755) == -1)
+	if (fx == NULL || suite_scratch_dir(fx->top, sizeof(fx->top),
+	    "test_statedir") == -1 || chmod(fx->top, 0755) == -1)
 		return (-1);
 	snprintf(fx->state, sizeof(fx->state), "%s/state", fx->top);
 	*state = fx;
@@ -64,7 +53,7 @@ teardown(void **state)
 {
 	struct fixture	*fx = *state;
 
-	nftw(fx->top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	suite_remove_tree(fx->top);
 	free(fx);
 	return (0);
 }

@@ -4,7 +4,7 @@
 
 /*
  * Included by the simulator test programs after cmocka.h and mt.c; see
- * simhost.h.
+ * simhost.h. They link tests/suite.o, whose free port it takes.
  */
 
 #include <sys/socket.h>
@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../suite.h"
 #include "simhost.h"
 
 /* The simulator of the running test, for simhost_reap. */
@@ -65,26 +66,6 @@ simhost_fixtures(void)
 	if (dir == NULL)
 		dir = dflt;
 	return (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL);
-}
-
-/* A loopback port nobody uses right now. */
-static int
-simhost_free_port(void)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int			 fd, port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
 }
 
 static int
@@ -165,7 +146,7 @@ simhost_start(struct simhost *h, const char *scenario, int pty,
 	snprintf(h->ctl, sizeof(h->ctl), "%s/control.sock", h->dir);
 	snprintf(h->link, sizeof(h->link), "%s/ttyZNP", h->dir);
 	simhost_write_file(h->scenario, scenario);
-	h->port = simhost_free_port();
+	h->port = suite_free_port();
 	snprintf(where, sizeof(where), "127.0.0.1:%d", h->port);
 	snprintf(seedstr, sizeof(seedstr), "%llu", seed);
 
