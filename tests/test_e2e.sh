@@ -245,6 +245,7 @@ mkimg 0x0a01 0x02000000 "$w/schedurl-2.ota" &&
 mkimg 0x0a02 0x02000000 "$tmp/schedhex-2.ota" &&
 mkimg 0x0a03 0x02000000 "$w/crashy-2.ota" 4096 &&
 mkimg 0x0a04 0x02000000 "$w/cutoff-2.ota" 4096 &&
+mkimg 0x0a05 0x02000000 "$w/ctlcrash-2.ota" 4096 &&
 mkimg 0x0602 0x02000000 "$tmp/byhex-2.ota" &&
 mkimg 0x0701 0x02000000 "$tmp/data/local-2.ota" &&
 mkimg 0x0702 0x01000000 "$tmp/data/forced-1.ota" &&
@@ -326,11 +327,12 @@ EOF
 	dev schedurl 0f 0x100f router 0x0a01 0x01000000; echo ,
 	dev schedhex 10 0x1010 router 0x0a02 0x01000000; echo ,
 	dev crashy 11 0x1011 router 0x0a03 0x01000000; echo ,
-	dev cutoff 12 0x1012 router 0x0a04 0x01000000
+	dev cutoff 12 0x1012 router 0x0a04 0x01000000; echo ,
+	dev ctlcrash 13 0x1013 router 0x0a05 0x01000000
 	echo '] }'
 } >"$tmp/scenario.json"
 names="lamp current remote silent quitter first second slow byurl byhex
-local forced viactl ikea schedurl schedhex crashy cutoff"
+local forced viactl ikea schedurl schedhex crashy cutoff ctlcrash"
 
 cat >"$tmp/data/configuration.yaml" <<EOF
 mqtt:
@@ -430,9 +432,9 @@ m=$(mark)
 for d in $names; do
 	sim_ctl "join $d" >/dev/null || echo "# join $d failed"
 done
-check "eighteen devices join and are interviewed" wait_msg "$m" 30 \
+check "nineteen devices join and are interviewed" wait_msg "$m" 30 \
     "$T/bridge/devices" \
-    'len([d for d in j if d["model_id"].startswith("E2E")]) == 18'
+    'len([d for d in j if d["model_id"].startswith("E2E")]) == 19'
 
 check "Home Assistant discovery: an update entity for the lamp" \
     wait_msg 0 10 "homeassistant/update/$LAMP/update/config" \
@@ -777,6 +779,28 @@ check "zotadctl schedule --url names the source" expect 0 \
     "scheduled: the update starts at its next query, from $url/viactl-2.ota"
 ctl unschedule -f "$conf" "via zotadctl"
 check "zotadctl unschedule after it" expect 0 "unscheduled"
+
+# zotad-radio killed while zotadctl follows an update: zotadctl waits for
+# the restarted daemon, attaches to the transfer it carried on and ends
+# with its real outcome.
+e=$(evmark)
+rm -f "$tmp/rc"
+ctl update -f "$conf" --url "$url/ctlcrash-2.ota" 0x00124b00e2e00013 &
+pids="$! $pids"
+check "ctlcrash's transfer is under way" wait_ev "$e" 30 \
+    '{"ev": "block", "dev": "ctlcrash", "offset": 1024}'
+kill -KILL "$pid_radio"
+wait "$pid_radio" 2>/dev/null
+spawn radio "$bin/zotad-radio" -d -v -f "$conf"
+until_ok 60 test -s "$tmp/rc"
+check "zotadctl update through a crash of zotad-radio: the new version" \
+    expect 0 "to 0x02000000 (software build 2.0"
+check "zotadctl said it waited for zotad-radio, and nothing failed" sh -c "
+    cat '$tmp/err'; grep -q 'zotad-radio went away; waiting for it' \
+    '$tmp/err' && ! grep -q interrupted '$tmp/err'"
+check "ctlcrash itself installed the image" wait_ev "$e" 30 \
+    '{"ev": "ota_result", "dev": "ctlcrash", "result": "success"}'
+radio_ready
 
 # zotad-radio killed and kept away longer than the request's block
 # request timeout: the request ends, saying the update was interrupted.

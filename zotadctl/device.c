@@ -35,6 +35,7 @@
 #define DEV_CALL_TIMEOUT	30000	/* ms, for calls answered at once */
 #define DEV_BAR_WIDTH		30
 #define DEV_DEFAULT_SOCKET	"/run/zotad/radio.sock"
+#define DEV_WAIT_DEFAULT	150000	/* ms, block timeout default */
 
 /* What the command line said. */
 struct dev_opts {
@@ -57,6 +58,7 @@ struct dev_ctx {
 
 /* An update under way, as zotadctl follows it. */
 struct dev_watch {
+	struct dev_ctx	*c;
 	const char	*name;
 	char		 ieee[19];
 	int		 tty;
@@ -68,6 +70,9 @@ struct dev_watch {
 	double		 rate;		/* bytes a second, 0 unknown */
 	struct ipc_conn	*sub;
 	cJSON		*result;
+	struct event	*retry;		/* reconnect every second */
+	int		 waited;	/* seconds since it went away */
+	int		 wait_max;	/* seconds to wait for it */
 };
 
 static const struct option dev_longopts[] = {
@@ -511,6 +516,84 @@ dev_event_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
 	fflush(stdout);
 }
 
+/*
+ * zotad-radio went away during the update. A restarted one carries the
+ * transfer on, so wait for it, reconnecting every second, then attach
+ * to the update and follow it to its real end. After the block request
+ * timeout the device itself has given up, so waiting longer is useless.
+ */
+
+static void
+dev_detach(struct dev_watch *w)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	fprintf(stderr, "zotadctl: zotad-radio went away; waiting for it\n");
+	w->waited = 0;
+	evtimer_add(w->retry, &tv);
+}
+
+static void	dev_update_cb(struct ipc_conn *, struct ipc_reply *, void *);
+
+/* Connect again, follow the events and attach; -1 when not possible. */
+static int
+dev_reattach(struct dev_watch *w)
+{
+	struct dev_ctx	*c = w->c;
+	struct ipc_conn	*conn, *sub;
+	cJSON		*p;
+	int		 r;
+
+	if ((conn = ipc_connect(c->base, c->socket)) == NULL)
+		return (-1);
+	if ((sub = ipc_connect(c->base, c->socket)) == NULL) {
+		ipc_conn_free(conn);
+		return (-1);
+	}
+	if ((p = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(p, "ieee", w->ieee) == NULL) {
+		fprintf(stderr, "zotadctl: out of memory\n");
+		exit(CTL_USAGE);
+	}
+	/* Subscribe first: dropping an Attach call would count as a loss. */
+	r = ipc_conn_call(sub, IPC_RADIO_SUBSCRIBE, NULL, IPC_CALL_MORE,
+	    NULL, 0, dev_event_cb, w) == -1 || ipc_conn_call(conn,
+	    IPC_RADIO_ATTACH, p, 0, NULL, 0, dev_update_cb, w) == -1;
+	cJSON_Delete(p);
+	if (r) {
+		ipc_conn_free(sub);
+		ipc_conn_free(conn);
+		return (-1);
+	}
+	/* The old connections are closed: nothing waits on them. */
+	ipc_conn_free(w->sub);
+	w->sub = sub;
+	ipc_conn_free(c->conn);
+	c->conn = conn;
+	return (0);
+}
+
+static void
+dev_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dev_watch	*w = arg;
+	struct timeval		 tv = { 1, 0 };
+
+	(void)fd;
+	(void)what;
+	if (dev_reattach(w) == 0)
+		return;
+	if (++w->waited >= w->wait_max) {
+		fprintf(stderr, "zotadctl: the update was interrupted: "
+		    "zotad-radio did not come back within %d s\n",
+		    w->wait_max);
+		w->status = CTL_NEGATIVE;
+		w->done = 1;
+		return;
+	}
+	evtimer_add(w->retry, &tv);
+}
+
 static void
 dev_update_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
 {
@@ -520,8 +603,14 @@ dev_update_cb(struct ipc_conn *conn, struct ipc_reply *r, void *arg)
 	dev_end_line(w);
 	if (r->error != NULL &&
 	    strcmp(r->error, IPC_ERR_DISCONNECTED) == 0) {
-		fprintf(stderr, "zotadctl: zotad-radio went away\n");
-		w->status = CTL_USAGE;
+		dev_detach(w);
+		return;
+	}
+	if (r->error != NULL &&
+	    strcmp(r->error, IPC_RADIO_ERR_NOT_IN_PROGRESS) == 0) {
+		fprintf(stderr, "zotadctl: the update was interrupted: "
+		    "zotad-radio restarted and did not carry it over\n");
+		w->status = CTL_NEGATIVE;
 	} else if (r->error != NULL)
 		w->status = dev_error(r->error, r->parameters);
 	else {
@@ -593,9 +682,13 @@ dev_update(struct dev_ctx *c, const struct dev_opts *o, const char *name,
 	size_t			 max;
 
 	memset(&w, 0, sizeof(w));
+	w.c = c;
 	w.name = name;
 	memcpy(w.ieee, ieee, sizeof(w.ieee));
 	w.tty = isatty(STDOUT_FILENO);
+	w.wait_max = ((c->conf != NULL ?
+	    c->conf->ota.image_block_request_timeout : DEV_WAIT_DEFAULT) +
+	    999) / 1000;
 	p = dev_params(ieee, o);
 	max = c->conf != NULL ? c->conf->zotad.max_image_size :
 	    16 * 1024 * 1024;
@@ -624,11 +717,16 @@ dev_update(struct dev_ctx *c, const struct dev_opts *o, const char *name,
 		return (CTL_USAGE);
 	}
 	cJSON_Delete(p);
+	if ((w.retry = evtimer_new(c->base, dev_retry_cb, &w)) == NULL) {
+		fprintf(stderr, "zotadctl: out of memory\n");
+		exit(CTL_USAGE);
+	}
 	printf("%s: update requested\n", name);
 	fflush(stdout);
 	while (!w.done)
 		if (event_base_loop(c->base, EVLOOP_ONCE) == -1)
 			break;
+	event_free(w.retry);
 	ipc_conn_free(w.sub);
 	if (!w.done) {
 		fprintf(stderr, "zotadctl: the event loop failed\n");
