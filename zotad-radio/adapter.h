@@ -87,6 +87,8 @@ struct adapter_ops {
 	/* Largest ZCL frame the stack sends unfragmented. */
 	size_t	(*max_payload)(const struct adapter *);
 	uint64_t (*ieee)(const struct adapter *);
+	/* Sends and ZDO requests still out are dropped without calling
+	 * back: their callers are freed before the adapter. */
 	void	(*free)(struct adapter *);
 };
 

@@ -145,6 +145,8 @@ struct zstack {
 	size_t			 max_payload;
 	TAILQ_HEAD(, zs_stored)	 stored;	/* large messages, fetching */
 	size_t			 nstored;
+	TAILQ_HEAD(, zs_send)	 sends;		/* ZCL sends not done yet */
+	TAILQ_HEAD(, zs_zdo)	 zdos;		/* ZDO requests not done yet */
 };
 
 static void	zs_run(struct zstack *);
@@ -1047,6 +1049,7 @@ zs_link_write(const uint8_t *buf, size_t len, void *arg)
  */
 
 struct zs_send {
+	TAILQ_ENTRY(zs_send)	 entry;
 	struct zstack		*zs;
 	uint8_t			 trans_id;
 	struct mtr_waiter	*waiter;
@@ -1073,6 +1076,7 @@ zs_transient(int status)
 static void
 zs_send_free(struct zs_send *s, int status)
 {
+	TAILQ_REMOVE(&s->zs->sends, s, entry);
 	if (s->cb != NULL)
 		s->cb(status, s->arg);
 	event_free(s->retry);
@@ -1200,6 +1204,7 @@ zs_send(struct adapter *a, uint16_t nwk, uint8_t dst_ep, uint8_t src_ep,
 		free(s);
 		return (-1);
 	}
+	TAILQ_INSERT_TAIL(&zs->sends, s, entry);
 	return (0);
 }
 
@@ -1209,6 +1214,7 @@ zs_send(struct adapter *a, uint16_t nwk, uint8_t dst_ep, uint8_t src_ep,
  */
 
 struct zs_zdo {
+	TAILQ_ENTRY(zs_zdo)	 entry;
 	struct zstack		*zs;
 	uint16_t		 nwk;
 	struct mtr_waiter	*waiter;
@@ -1217,6 +1223,13 @@ struct zs_zdo {
 	adapter_zdo_cb		*cb;
 	void			*arg;
 };
+
+static void
+zs_zdo_free(struct zs_zdo *z)
+{
+	TAILQ_REMOVE(&z->zs->zdos, z, entry);
+	free(z);
+}
 
 static int
 zs_match_zdo(const struct mt_frame *f, const void *arg)
@@ -1239,7 +1252,7 @@ zs_zdo_rsp_cb(const struct mt_frame *f, void *arg)
 	z->answered = 1;
 	/* The answer beat its SRSP (one lost, or late): wait for that. */
 	if (z->srsp_done)
-		free(z);
+		zs_zdo_free(z);
 }
 
 static void
@@ -1249,14 +1262,14 @@ zs_zdo_srsp_cb(const struct mt_frame *f, void *arg)
 
 	z->srsp_done = 1;
 	if (z->answered) {
-		free(z);
+		zs_zdo_free(z);
 		return;
 	}
 	if (zs_status(f) == 0)
 		return;
 	mtr_wait_cancel(z->waiter);
 	z->cb(NULL, 0, z->arg);
-	free(z);
+	zs_zdo_free(z);
 }
 
 /*
@@ -1284,6 +1297,7 @@ zs_zdo_request(struct zstack *zs, uint16_t nwk, uint8_t cmd,
 		free(z);
 		return (-1);
 	}
+	TAILQ_INSERT_TAIL(&zs->zdos, z, entry);
 	return (0);
 }
 
@@ -1351,6 +1365,26 @@ zs_ieee(const struct adapter *a)
 	return (((const struct zstack *)a)->ieee);
 }
 
+/*
+ * Sends and ZDO requests still out when the adapter goes (the daemon
+ * stops) are dropped without their callbacks, which would reach the OTA
+ * server and the service, freed before the adapter. mtr_free has
+ * already dropped their waiters and requests.
+ */
+static void
+zs_drop_requests(struct zstack *zs)
+{
+	struct zs_send	*s;
+	struct zs_zdo	*z;
+
+	while ((s = TAILQ_FIRST(&zs->sends)) != NULL) {
+		s->cb = NULL;
+		zs_send_free(s, ADAPTER_NO_ANSWER);
+	}
+	while ((z = TAILQ_FIRST(&zs->zdos)) != NULL)
+		zs_zdo_free(z);
+}
+
 static void
 zs_free(struct adapter *a)
 {
@@ -1360,6 +1394,7 @@ zs_free(struct adapter *a)
 	mtr_wait_cancel(zs->waiter);
 	zs->waiter = NULL;
 	mtr_free(zs->mtr);
+	zs_drop_requests(zs);
 	while ((st = TAILQ_FIRST(&zs->stored)) != NULL)
 		zs_stored_free(st);
 	serial_free(zs->ser);
@@ -1416,6 +1451,8 @@ zstack_new(struct event_base *base, const struct config *conf,
 	if ((zs = calloc(1, sizeof(*zs))) == NULL)
 		return (NULL);
 	TAILQ_INIT(&zs->stored);
+	TAILQ_INIT(&zs->sends);
+	TAILQ_INIT(&zs->zdos);
 	zs->a.ops = &zs_ops;
 	zs->a.cbs = *cbs;
 	zs->a.arg = arg;

@@ -17,8 +17,9 @@
  *	6	time passes until the next timer fires
  *	7	NWK, LEN: the daemon sends a ZCL frame of LEN bytes
  *	8	WHAT, NWK: the daemon asks a device a ZDO question
- *	9	WHAT: permit joining, the link goes down or comes back, or
- *		the good adapter's answers change (see fz_misc)
+ *	9	WHAT: permit joining, the link goes down or comes back,
+ *		the good adapter's answers change, or the daemon stops
+ *		(see fz_misc)
  *
  * So a seed that lets the good adapter answer everything reaches the
  * running network, and one that stops it part way leaves zstack.c in
@@ -26,9 +27,12 @@
  *
  * What must hold: no memory error or leak; every callback carries the
  * values of the frame that caused it and only bytes from inside it;
- * every send and ZDO question gets exactly one answer; and once the
+ * every send and ZDO question gets exactly one answer, or none when the
+ * daemon stops first, which frees all it held for them; and once the
  * link is down the adapter goes quiet instead of talking to nobody.
  */
+
+#include <sys/queue.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +71,12 @@ struct fz_adapter {
 	uint8_t		 zdo_status;
 };
 
+/* What a send or ZDO question lent its callback. */
+struct fz_lent {
+	TAILQ_ENTRY(fz_lent)	 entry;
+	int			 done;
+};
+
 struct fz {
 	struct event_base	*base;
 	struct adapter		*ad;
@@ -80,6 +90,8 @@ struct fz {
 	struct fz_adapter	 good;
 	int			 sends;		/* answers still owed */
 	int			 zdos;
+	TAILQ_HEAD(, fz_lent)	 lent;		/* of both, unanswered */
+	int			 stopping;	/* no callback may come */
 	int			 up;		/* as the state callback says */
 };
 
@@ -468,31 +480,49 @@ fz_state_cb(enum adapter_state st, void *arg)
 	fz.up = st == ADAPTER_UP;
 }
 
+static struct fz_lent *
+fz_lend(void)
+{
+	struct fz_lent	*l;
+
+	if ((l = calloc(1, sizeof(*l))) != NULL)
+		TAILQ_INSERT_TAIL(&fz.lent, l, entry);
+	return (l);
+}
+
+static void
+fz_give_back(struct fz_lent *l)
+{
+	TAILQ_REMOVE(&fz.lent, l, entry);
+	free(l);
+}
+
 static void
 fz_sent_cb(int status, void *arg)
 {
-	int	*done = arg;
+	struct fz_lent	*l = arg;
 
-	if (*done || status < ADAPTER_NO_ANSWER || status > 0xFF)
+	if (l->done || fz.stopping || status < ADAPTER_NO_ANSWER ||
+	    status > 0xFF)
 		abort();
-	*done = 1;
-	free(done);
+	l->done = 1;
+	fz_give_back(l);
 	fz.sends--;
 }
 
 static void
 fz_reply(const struct adapter_msg *m)
 {
-	int	*done;
+	struct fz_lent	*l;
 
-	if ((done = calloc(1, sizeof(*done))) == NULL)
+	if ((l = fz_lend()) == NULL)
 		return;
 	/* As the OTA server does: answer from inside the callback. */
 	if (adapter_send(fz.ad, m->nwk, m->src_ep, m->dst_ep, m->cluster,
-	    m->data, m->len < 40 ? m->len : 40, fz_sent_cb, done) == 0)
+	    m->data, m->len < 40 ? m->len : 40, fz_sent_cb, l) == 0)
 		fz.sends++;
 	else
-		free(done);
+		fz_give_back(l);
 }
 
 /* The ZCL bytes of AF_INCOMING_MSG (17) or its _EXT form (27). */
@@ -573,9 +603,9 @@ fz_left_cb(uint16_t nwk, uint64_t ieee, void *arg)
 static void
 fz_zdo_cb(const uint8_t *rsp, size_t len, void *arg)
 {
-	int	*done = arg;
+	struct fz_lent	*l = arg;
 
-	if (*done)
+	if (l->done || fz.stopping)
 		abort();
 	/* The body after the source address, from the device's answer. */
 	if (rsp != NULL && !fz.raw && (fz.cur == NULL ||
@@ -583,8 +613,8 @@ fz_zdo_cb(const uint8_t *rsp, size_t len, void *arg)
 	    fz.cur->subsys != MT_SUBSYS_ZDO || fz.cur->len < 2 ||
 	    len != fz.cur->len - 2u || memcmp(rsp, fz.cur->data + 2, len) != 0))
 		abort();
-	*done = 1;
-	free(done);
+	l->done = 1;
+	fz_give_back(l);
 	fz.zdos--;
 }
 
@@ -652,15 +682,15 @@ fz_op_send(struct fz_in *in)
 	static const uint8_t zcl[256];
 	uint16_t	 nwk = (uint16_t)(0x1000 + fz_byte(in));
 	size_t		 len = fz_byte(in);
-	int		*done;
+	struct fz_lent	*l;
 
-	if ((done = calloc(1, sizeof(*done))) == NULL)
+	if ((l = fz_lend()) == NULL)
 		return;
 	if (adapter_send(fz.ad, nwk, 11, ADAPTER_OTA_EP, 0x0019, zcl, len,
-	    fz_sent_cb, done) == 0)
+	    fz_sent_cb, l) == 0)
 		fz.sends++;
 	else
-		free(done);
+		fz_give_back(l);
 }
 
 static void
@@ -669,24 +699,39 @@ fz_op_zdo(struct fz_in *in)
 	static const uint8_t cmds[] = { 0x02, 0x04, 0x05 };
 	uint8_t		 cmd = cmds[fz_byte(in) % 3], body[3];
 	uint16_t	 nwk = (uint16_t)(0x1000 + fz_byte(in));
-	int		*done;
+	struct fz_lent	*l;
 
-	if ((done = calloc(1, sizeof(*done))) == NULL)
+	if ((l = fz_lend()) == NULL)
 		return;
 	body[0] = (uint8_t)nwk;
 	body[1] = (uint8_t)(nwk >> 8);
 	body[2] = 11;
 	if (adapter_zdo(fz.ad, nwk, cmd, body, cmd == 0x04 ? 3 : 2,
-	    fz_zdo_cb, done) == 0)
+	    fz_zdo_cb, l) == 0)
 		fz.zdos++;
 	else
-		free(done);
+		fz_give_back(l);
 }
 
 /*
- * WHAT % 4: 0 permit joining, 1 the link goes down, 2 it comes back,
- * 3 the good adapter answers differently from now on (bits of WHAT
- * >> 2: blank, holding, endpoints present, failed confirms and ZDO).
+ * The daemon stops: the adapter is freed with what is still out, and
+ * must call nobody back, while the owners free what they lent.
+ */
+static void
+fz_stop(void)
+{
+	fz.stopping = 1;
+	adapter_free(fz.ad);
+	fz.ad = NULL;
+	while (!TAILQ_EMPTY(&fz.lent))
+		fz_give_back(TAILQ_FIRST(&fz.lent));
+}
+
+/*
+ * WHAT % 4: 0 permit joining (WHAT 252: the daemon stops instead, and
+ * the input ends there), 1 the link goes down, 2 it comes back, 3 the
+ * good adapter answers differently from now on (bits of WHAT >> 2:
+ * blank, holding, endpoints present, failed confirms and ZDO).
  */
 static void
 fz_misc(struct fz_in *in)
@@ -695,7 +740,10 @@ fz_misc(struct fz_in *in)
 
 	switch (what % 4) {
 	case 0:
-		adapter_permit_join(fz.ad, what);
+		if (what == 252)
+			fz_stop();
+		else
+			adapter_permit_join(fz.ad, what);
 		break;
 	case 1:
 		serial_drop(fz.ser, "fuzz");
@@ -784,13 +832,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_init_once();
 	memset(&fz, 0, sizeof(fz));
+	TAILQ_INIT(&fz.lent);
 	mt_decoder_init(&fz.out);
 	if ((fz.base = event_base_new()) == NULL ||
 	    (fz.ad = zstack_new(fz.base, fz_conf, &cbs, NULL)) == NULL)
 		abort();
 	adapter_start(fz.ad);
-	while (in.left > 0)
+	while (in.left > 0 && fz.ad != NULL)
 		fz_op(&in);
-	fz_finish();
+	if (fz.ad != NULL)
+		fz_finish();
+	else
+		event_base_free(fz.base);
 	return (0);
 }
