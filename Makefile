@@ -158,13 +158,12 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
     $(BUILD)/tests/fuzz/replay.o $(PROGLIBS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_ALL))
 
-# zotad-fetch's service test runs its own HTTP server.
-$(BUILD)/tests/test_fetch: $(BUILD)/tests/httpd/testhttpd.o
-
 # The tests that run the real programs together share one harness; the
-# others listed take from it a free port, an OTA image or a scratch dir.
+# others listed take from it a free port, an OTA image or a scratch dir
+# (and test_fetch runs its own HTTP server too).
 SUITE_TESTS	= faults load hostile_mqtt hostile_zcl sandbox_daemons mqtt \
-		  radio_mt_hostile radio_sim sim sim_ota atomicfile statedir
+		  radio_mt_hostile radio_sim sim sim_ota atomicfile statedir \
+		  fetch
 $(SUITE_TESTS:%=$(BUILD)/tests/test_%): $(BUILD)/tests/suite.o \
     $(BUILD)/tests/httpd/testhttpd.o
 

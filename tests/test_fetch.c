@@ -51,6 +51,7 @@
 #include "otafile.h"
 #include "priv.h"
 #include "sandbox.h"
+#include "suite.h"
 #include "httpd/testhttpd.h"
 #include "util.h"
 
@@ -219,18 +220,8 @@ tf_config(struct tf *t, const char *ota, const char *tail)
 static uint8_t *
 tf_make_image(uint16_t type, uint32_t version, size_t size, size_t *len)
 {
-	struct ota_make_params	 p;
-	uint8_t			*buf;
-
-	memset(&p, 0, sizeof(p));
-	p.manufacturer_code = TF_MFR;
-	p.image_type = type;
-	p.file_version = version;
-	p.stack_version = OTA_STACK_PRO;
-	p.total_size = (uint32_t)size;
-	p.seed = type;
-	assert_int_equal(ota_make(&p, &buf, len), 0);
-	return (buf);
+	return (suite_ota_image(TF_MFR, type, version, (uint32_t)size, type,
+	    len));
 }
 
 static cJSON *
